@@ -1,0 +1,3 @@
+from pestle.cli import main
+
+main()

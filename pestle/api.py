@@ -1,0 +1,14 @@
+"""Every domain router, mounted under /api/v1."""
+
+from fastapi import APIRouter
+
+from pestle.auth.endpoints import router as auth_router
+from pestle.notifications.endpoints import router as notifications_router
+from pestle.users.endpoints import router as users_router
+
+API_PREFIX = "/api/v1"
+
+router = APIRouter(prefix=API_PREFIX)
+router.include_router(auth_router)
+router.include_router(users_router)
+router.include_router(notifications_router)

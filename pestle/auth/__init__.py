@@ -1,0 +1,1 @@
+"""Login, tokens, API keys and the principal every endpoint acts for."""

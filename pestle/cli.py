@@ -1,0 +1,163 @@
+"""The `pestle` command."""
+
+import asyncio
+import sys
+from typing import Annotated, Any
+
+import typer
+import uvicorn
+
+from pestle import migrate
+from pestle.config import ConfigurationError, Settings
+from pestle.db import Database
+from pestle.exceptions import PestleError
+from pestle.kit.logging import configure_logging
+
+app = typer.Typer(
+    help="Pestle: a compounding-pharmacy fulfilment server.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and pharmacy staff.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+
+
+class CommandFailed(Exception):
+    """A command could not do its work; the message is printed as one line."""
+
+
+def _settings(**overrides: Any) -> Settings:
+    try:
+        return Settings(**{key: value for key, value in overrides.items() if value is not None})
+    except ValueError as error:
+        # pydantic's message spans several lines; the first error is enough to act on.
+        first = error.errors()[0] if hasattr(error, "errors") else None
+        if first is not None:
+            field = ".".join(str(part) for part in first["loc"])
+            raise CommandFailed(f"PESTLE_{field.upper()}: {first['msg']}") from None
+        raise CommandFailed(str(error)) from None
+
+
+def _with_database(settings: Settings, work: Any) -> Any:
+    async def run() -> Any:
+        database = Database(settings)
+        try:
+            return await work(database)
+        finally:
+            await database.dispose()
+
+    return asyncio.run(run())
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [PESTLE_HOST].")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port to listen on [PESTLE_PORT].")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="API processes; more than one needs PostgreSQL.")
+    ] = 1,
+) -> None:
+    """Serve the API."""
+    settings = _settings(host=host, port=port)
+    if workers > 1 and settings.is_sqlite:
+        raise CommandFailed("--workers above 1 needs PostgreSQL (set PESTLE_DATABASE_URL)")
+    settings.signing_key()  # fail now, not in each worker, when no key can be had
+    configure_logging(settings.log_level)
+    options: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "access_log": False,
+        "log_config": None,
+        "proxy_headers": False,
+    }
+    if workers > 1:
+        # Each worker process builds its own app from the same PESTLE_* environment.
+        uvicorn.run("pestle.app:create_app", factory=True, workers=workers, **options)
+    else:
+        from pestle.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    settings = _settings()
+    migrate.upgrade(settings)
+    typer.echo("database is up to date")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Login email.")],
+    password: Annotated[str, typer.Option(help="Password (policy: see README).")],
+    role: Annotated[
+        str, typer.Option(help="admin, member, pharmacy_admin, pharmacist or technician.")
+    ],
+    customer: Annotated[
+        str | None, typer.Option(help="Customer name (created if new); customer roles only.")
+    ] = None,
+    first_name: Annotated[str, typer.Option()] = "",
+    last_name: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Create a user; a new customer name creates the customer too."""
+    from pestle.users.service import user_service
+
+    async def create(database: Database) -> str:
+        async with database.transaction() as session:
+            user = await user_service.create(
+                session,
+                email=email,
+                password=password,
+                role=role,
+                customer_name=customer,
+                first_name=first_name,
+                last_name=last_name,
+            )
+            return f"created user {user.email} ({user.role}) with id {user.id}"
+
+    typer.echo(_with_database(_settings(), create))
+
+
+@app.command()
+def demo() -> None:
+    """Seed the demo customer and users; safe to run again."""
+    from pestle import demo as demo_data
+
+    settings = _settings()
+    password = settings.demo_password.get_secret_value() if settings.demo_password else None
+    seeded = _with_database(settings, lambda database: demo_data.seed(database, password))
+    for email in seeded.created:
+        typer.echo(f"created demo user {email}")
+    if seeded.password is not None and password is None:
+        typer.echo(f"demo password (shown once): {seeded.password}")
+    elif not seeded.created:
+        typer.echo(
+            "demo data already present"
+            + ("; password reset from PESTLE_DEMO_PASSWORD" if password else "")
+        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    command = typer.main.get_command(app)
+    try:
+        result = command.main(args=argv, prog_name="pestle", standalone_mode=False)
+    except typer.TyperException as error:
+        # Usage errors: one line, not click's boxed usage text.
+        if error.format_message():
+            print(f"pestle: {error.format_message()}", file=sys.stderr)
+        sys.exit(error.exit_code)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        print("pestle: aborted", file=sys.stderr)
+        sys.exit(1)
+    except (CommandFailed, ConfigurationError, PestleError) as error:
+        print(f"pestle: {error}", file=sys.stderr)
+        sys.exit(1)
+    sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,103 @@
+"""Settings read from ``PESTLE_*`` environment variables."""
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./pestle.db"
+SECRET_KEY_BYTES = 48
+
+
+class LogLevel(StrEnum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
+class ConfigurationError(Exception):
+    """The configuration cannot be used; the message says which variable to fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PESTLE_", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="SQLAlchemy URL: sqlite+aiosqlite:///path or postgresql+asyncpg://...",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Signs access and refresh tokens. Generated once beside an SQLite database "
+        "when unset; required on PostgreSQL so that every process shares it.",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    log_level: LogLevel = LogLevel.INFO
+    allow_private_webhooks: bool = False
+    app_url: str = "http://127.0.0.1:8000"
+    demo_password: SecretStr | None = None
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_engine(cls, value: str) -> str:
+        try:
+            driver = make_url(value).drivername
+        except Exception as error:
+            raise ValueError(f"not a database URL: {error}") from None
+        if driver not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+            raise ValueError("use sqlite+aiosqlite:///PATH or postgresql+asyncpg://USER@HOST/DB")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.database_url).drivername.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file of an SQLite URL; None for PostgreSQL or an in-memory database."""
+        if not self.is_sqlite:
+            return None
+        database = make_url(self.database_url).database
+        if not database or database == ":memory:":
+            return None
+        return Path(database)
+
+    def signing_key(self) -> str:
+        """The token signing key: configured, or kept in a 0600 file beside the SQLite file."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.sqlite_path
+        if path is None:
+            raise ConfigurationError(
+                "PESTLE_SECRET_KEY is required unless the database is an SQLite file"
+            )
+        return _read_or_create_secret(path.with_name(path.name + ".secret"))
+
+
+def _read_or_create_secret(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(SECRET_KEY_BYTES)
+    try:
+        # O_EXCL: when two processes race, exactly one writes and both read the same key.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secret + "\n")
+    return secret

@@ -1,0 +1,1 @@
+"""Customers: the telehealth brands and clinics that own everything else."""

@@ -1,0 +1,1 @@
+"""Domain events: the catalogue, and the outbox they are written to."""

@@ -1,0 +1,1 @@
+"""Shared mechanics with no knowledge of any domain."""

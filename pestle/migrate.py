@@ -1,0 +1,24 @@
+"""Applies the Alembic migrations in ``migrations/`` beside the package."""
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from pestle.config import Settings
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def alembic_config(settings: Settings) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    # ConfigParser interpolation would read a % in a password as a placeholder.
+    config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(settings: Settings) -> None:
+    if settings.sqlite_path is not None:
+        settings.sqlite_path.parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(settings), "head")

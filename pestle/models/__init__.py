@@ -1,0 +1,22 @@
+"""Every ORM model, one per file, re-exported here."""
+
+from pestle.models.api_key import ApiKey
+from pestle.models.base import Base
+from pestle.models.customer import Customer
+from pestle.models.idempotency_record import IdempotencyRecord
+from pestle.models.login_failure import LoginFailure
+from pestle.models.outbox_event import OutboxEvent
+from pestle.models.user import CUSTOMER_ROLES, STAFF_ROLES, Role, User
+
+__all__ = [
+    "CUSTOMER_ROLES",
+    "STAFF_ROLES",
+    "ApiKey",
+    "Base",
+    "Customer",
+    "IdempotencyRecord",
+    "LoginFailure",
+    "OutboxEvent",
+    "Role",
+    "User",
+]

@@ -1,0 +1,1 @@
+"""Notification subscriptions and the event catalogue they subscribe to."""

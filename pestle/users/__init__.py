@@ -1,0 +1,1 @@
+"""Users: customer users and pharmacy staff."""
