@@ -34,8 +34,7 @@ class TokenExpired(Unauthorized):
 
 class WrongTokenKind(Unauthorized):
     def __init__(self, expected: TokenKind) -> None:
-        other = TokenKind.REFRESH if expected is TokenKind.ACCESS else TokenKind.ACCESS
-        super().__init__(f"This is a {other} token; this endpoint takes the {expected} token.")
+        super().__init__(f"This endpoint takes the {expected} token, not the other one.")
 
 
 @dataclass(frozen=True)
