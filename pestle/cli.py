@@ -2,10 +2,13 @@
 
 import asyncio
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
 import uvicorn
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from pestle import migrate
 from pestle.config import ConfigurationError, Settings
@@ -41,6 +44,18 @@ def _settings(**overrides: Any) -> Settings:
         raise CommandFailed(str(error)) from None
 
 
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """An unreachable database or a missing schema is one line, not a driver's traceback."""
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as error:
+        cause = error.orig if isinstance(error, DBAPIError) else error
+        lines = str(cause).strip().splitlines()
+        reason = lines[0] if lines else type(cause).__name__
+        raise CommandFailed(f"database error: {reason}") from None
+
+
 def _with_database(settings: Settings, work: Any) -> Any:
     async def run() -> Any:
         database = Database(settings)
@@ -49,7 +64,8 @@ def _with_database(settings: Settings, work: Any) -> Any:
         finally:
             await database.dispose()
 
-    return asyncio.run(run())
+    with _database_errors():
+        return asyncio.run(run())
 
 
 @app.command()
@@ -77,18 +93,28 @@ def serve(
     }
     if workers > 1:
         # Each worker process builds its own app from the same PESTLE_* environment.
-        uvicorn.run("pestle.app:create_app", factory=True, workers=workers, **options)
+        uvicorn.run("pestle.cli:create_worker_app", factory=True, workers=workers, **options)
     else:
         from pestle.app import create_app
 
         uvicorn.run(create_app(settings), **options)
 
 
+def create_worker_app() -> Any:
+    """The app of one `serve --workers` process, which starts with logging unconfigured."""
+    from pestle.app import create_app
+
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
     settings = _settings()
-    migrate.upgrade(settings)
+    with _database_errors():
+        migrate.upgrade(settings)
     typer.echo("database is up to date")
 
 

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import time
 from enum import StrEnum
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./pestle.db"
 SECRET_KEY_BYTES = 48
+SECRET_FILE_WAIT_SECONDS = 5.0
 
 
 class LogLevel(StrEnum):
@@ -86,9 +88,20 @@ class Settings(BaseSettings):
         return _read_or_create_secret(path.with_name(path.name + ".secret"))
 
 
+def _read_secret(path: Path) -> str:
+    # The winner of a race creates the file before it writes the key: an empty file is a key
+    # still being written, so wait for it rather than sign with an empty key.
+    deadline = time.monotonic() + SECRET_FILE_WAIT_SECONDS
+    while not (secret := path.read_text().strip()):
+        if time.monotonic() > deadline:
+            raise ConfigurationError(f"{path} is empty: delete it, or set PESTLE_SECRET_KEY")
+        time.sleep(0.05)
+    return secret
+
+
 def _read_or_create_secret(path: Path) -> str:
     try:
-        return path.read_text().strip()
+        return _read_secret(path)
     except FileNotFoundError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +110,7 @@ def _read_or_create_secret(path: Path) -> str:
         # O_EXCL: when two processes race, exactly one writes and both read the same key.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return path.read_text().strip()
+        return _read_secret(path)
     with os.fdopen(fd, "w") as handle:
         handle.write(secret + "\n")
     return secret

@@ -34,7 +34,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     # hide_parameters: a failing statement's message would otherwise carry patient data.
-    engine = create_async_engine(settings.database_url, hide_parameters=True, pool_pre_ping=True)
+    # pre_ping on PostgreSQL only: a server restart must not fail the next requests, while an
+    # SQLite file cannot go away underneath a connection.
+    engine = create_async_engine(
+        settings.database_url, hide_parameters=True, pool_pre_ping=not settings.is_sqlite
+    )
     if settings.is_sqlite:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

@@ -97,7 +97,28 @@ def error_json(
     return JSONResponse(body, status_code=status_code, headers=dict(headers or {}))
 
 
+# A framework error is named like ours when a family has its status: Python's phrases are not
+# ours and change between versions (413 is "Request Entity Too Large" on 3.11, "Content Too
+# Large" on 3.13), and a body too large for the middleware must read the same either way.
+_FAMILY_NAMES = {
+    family.status_code: family.__name__
+    for family in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        PayloadTooLarge,
+        Unprocessable,
+        TooManyRequests,
+        ServiceUnavailable,
+    )
+}
+
+
 def _status_error_name(status_code: int) -> str:
+    if status_code in _FAMILY_NAMES:
+        return _FAMILY_NAMES[status_code]
     try:
         return HTTPStatus(status_code).phrase.title().replace(" ", "").replace("-", "")
     except ValueError:

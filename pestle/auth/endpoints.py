@@ -55,10 +55,11 @@ async def login(
 
 @router.post("/refresh", response_model=schemas.RefreshResponse, responses=_BAD_TOKEN)
 async def refresh(
-    token: BearerToken, session: SessionDep, codec: CodecDep
+    token: BearerToken, response: Response, session: SessionDep, codec: CodecDep
 ) -> schemas.RefreshResponse:
     """Exchange the refresh token (sent as the bearer token) for a new access token."""
     issued = await auth_service.refresh(session, codec, token)
+    response.headers["Cache-Control"] = "no-store"
     return schemas.RefreshResponse(access_token=issued.token)
 
 

@@ -123,7 +123,13 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        captured: dict[str, Any] = {"body": bytearray()}
+        captured: dict[str, Any] = {"body": bytearray(), "settled": False}
+
+        async def settle(*, complete: bool) -> None:
+            record_id = scope.get("state", {}).get(_STATE_KEY)
+            if record_id is not None and not captured["settled"]:
+                captured["settled"] = True
+                await self._settle(scope, record_id, captured, complete=complete)
 
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -135,20 +141,25 @@ class IdempotencyMiddleware:
                 }
             elif message["type"] == "http.response.body":
                 captured["body"] += message.get("body", b"")
+                if not message.get("more_body", False):
+                    # Stored before the client sees the end of the response: a retry sent as
+                    # soon as it arrives must be replayed, not found still in flight.
+                    await settle(complete=True)
             await send(message)
 
         try:
             await self.app(scope, receive, capture)
         finally:
-            record_id = scope.get("state", {}).get(_STATE_KEY)
-            if record_id is not None:
-                await self._settle(scope, record_id, captured)
+            # A response that never completed drops the claim, so that the client may retry.
+            await settle(complete=False)
 
-    async def _settle(self, scope: Scope, record_id: uuid.UUID, captured: dict[str, Any]) -> None:
+    async def _settle(
+        self, scope: Scope, record_id: uuid.UUID, captured: dict[str, Any], *, complete: bool
+    ) -> None:
         database: Database = scope["app"].state.database
         status = captured.get("status", 500)
         async with database.transaction() as session:
-            if status >= 500:
+            if not complete or status >= 500:
                 await session.execute(
                     delete(IdempotencyRecord).where(IdempotencyRecord.id == record_id)
                 )

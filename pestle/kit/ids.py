@@ -7,6 +7,8 @@ from datetime import datetime
 
 import uuid6
 
+from pestle.kit.time import as_utc
+
 _ORDER_SUFFIX_ALPHABET = string.ascii_uppercase + string.digits
 
 
@@ -25,4 +27,4 @@ def parse_uuid(value: str) -> uuid.UUID | None:
 def order_number(created_at: datetime) -> str:
     """``ORD`` + UTC ``yyMMddHHmmss`` + 4 upper-case alphanumerics, as Blend's examples."""
     suffix = "".join(secrets.choice(_ORDER_SUFFIX_ALPHABET) for _ in range(4))
-    return f"ORD{created_at:%y%m%d%H%M%S}{suffix}"
+    return f"ORD{as_utc(created_at):%y%m%d%H%M%S}{suffix}"

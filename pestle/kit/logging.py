@@ -54,3 +54,5 @@ def configure_logging(level: str) -> None:
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    # aiosqlite logs every statement with its parameters at DEBUG, and those hold patient data.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))
