@@ -1,0 +1,103 @@
+"""emit: an event is an outbox row in the caller's transaction, rendered for webhooks."""
+
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from pestle import models
+from pestle.events.service import emit
+from tests.conftest import Db
+from tests.kit.probe import FAILURE_RESPONSES, Failure, event_json, order_data, post_event
+from tests.kit.support import customer_id, writes_nothing
+
+ORDER_ID = uuid.UUID("0195a0e2-7a44-7c1d-9a3e-5f0c2b8d4e61")
+
+
+class Rollback(Exception):
+    pass
+
+
+@pytest.fixture
+async def clinic(db: Db) -> uuid.UUID:
+    """The id of customer "Clinic A", created with its admin."""
+    await db.create_user("admin@clinic-a.pestle.dev", "admin", "Clinic A")
+    return await customer_id(db, "Clinic A")
+
+
+class TestEmit:
+    async def test_writes_the_event_in_webhook_form(self, db: Db, clinic: uuid.UUID) -> None:
+        data = {
+            "id": ORDER_ID,
+            "shipped_at": datetime(
+                2025, 3, 16, 17, 55, 37, 920593, tzinfo=timezone(-timedelta(hours=5))
+            ),
+            "total": Decimal("12.50"),
+            "shipment": {"carrier": "UPS", "delivered_date": date(2025, 3, 18)},
+            "lots": (1, 2),
+        }
+        async with db.database.transaction() as session:
+            emitted = await emit(session, "order.shipped", data, clinic)
+
+        [event] = await db.all(models.OutboxEvent)
+        assert (event.id, event.event_code, event.customer_id) == (
+            emitted.id,
+            "order.shipped",
+            clinic,
+        )
+        assert event.data == {
+            "id": "0195a0e2-7a44-7c1d-9a3e-5f0c2b8d4e61",
+            "shipped_at": "2025-03-16T22:55:37.920593",
+            "total": "12.50",
+            "shipment": {"carrier": "UPS", "delivered_date": "2025-03-18"},
+            "lots": [1, 2],
+        }
+
+    async def test_the_event_rolls_back_with_its_transaction(
+        self, db: Db, clinic: uuid.UUID
+    ) -> None:
+        async def emit_then_fail() -> None:
+            async with db.database.transaction() as session:
+                await emit(session, "order.created", {"id": ORDER_ID}, clinic)
+                raise Rollback
+
+        with pytest.raises(Rollback):
+            await emit_then_fail()
+
+        assert await db.count(models.OutboxEvent) == 0
+
+    async def test_an_unknown_code_is_a_programming_error(self, db: Db, clinic: uuid.UUID) -> None:
+        async with db.database.transaction() as session:
+            with pytest.raises(ValueError, match=r"^unknown event code 'order\.exploded'$"):
+                await emit(session, "order.exploded", {"id": ORDER_ID}, clinic)
+
+        assert await db.count(models.OutboxEvent) == 0
+
+
+class TestThroughRequests:
+    async def test_a_committed_request_leaves_its_event(
+        self, probe_client: httpx.AsyncClient, db: Db
+    ) -> None:
+        response = await post_event(probe_client)
+
+        assert response.status_code == 201
+        [event] = await db.all(models.OutboxEvent)
+        assert response.json() == event_json(event)
+        assert (event.event_code, event.customer_id, event.data) == (
+            "order.created",
+            await customer_id(db, "Clinic A"),
+            order_data(),
+        )
+        assert event.created_at > datetime.now(UTC) - timedelta(minutes=1)
+
+    @pytest.mark.parametrize("failure", list(Failure))
+    async def test_a_failed_request_leaves_no_event(
+        self, probe_client: httpx.AsyncClient, db: Db, failure: Failure
+    ) -> None:
+        async with writes_nothing(db):
+            response = await post_event(probe_client, failure=failure)
+
+        assert (response.status_code, response.json()) == FAILURE_RESPONSES[failure]
+        assert await db.count(models.OutboxEvent) == 0
