@@ -11,7 +11,6 @@ ephemeral PostgreSQL cluster, side by side in one run, and times three requests:
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.postgres import running_cluster
+from tests.postgres import free_port, running_cluster
 
 EMAIL = "bench@clinic.pestle.dev"
 PASSWORD = "Correct-Horse-Battery-9"
@@ -34,12 +33,6 @@ def pestle(env: dict[str, str], *args: str) -> None:
     subprocess.run(
         [sys.executable, "-m", "pestle", *args], env=env, check=True, capture_output=True
     )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def measure(

@@ -6,7 +6,6 @@ its id ends in ``[sqlite]`` or ``[postgresql]``.
 
 import contextlib
 import os
-import socket
 import threading
 import time
 from collections import Counter
@@ -17,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from pestle import migrate, models
@@ -24,7 +24,7 @@ from pestle.app import create_app
 from pestle.config import Settings
 from pestle.db import Database
 from pestle.users.service import user_service
-from tests.postgres import Cluster, PostgresUnavailable, running_cluster
+from tests.postgres import Cluster, PostgresUnavailable, free_port, running_cluster
 
 BACKENDS = ["sqlite", "postgresql"]
 TEST_SECRET_KEY = "test-signing-key-that-is-long-enough-for-hs256-0123456789"
@@ -60,20 +60,11 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     return Backend(request.param, settings)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
-def live_server(settings: Settings) -> Iterator[str]:
-    """``create_app(settings)`` served by uvicorn on a free loopback port, in a thread."""
+def live_server(app: FastAPI) -> Iterator[str]:
+    """``app`` served by uvicorn on a free loopback port, in a thread; yields its base URL."""
     port = free_port()
-    config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_config=None, access_log=False
-    )
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -91,7 +82,7 @@ def live_server(settings: Settings) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def server(backend: Backend) -> Iterator[str]:
-    with live_server(backend.settings) as base_url:
+    with live_server(create_app(backend.settings)) as base_url:
         yield base_url
 
 
@@ -129,6 +120,21 @@ class Db:
             user = await user_service.find_by_email(session, email)
             assert user is not None
             user.is_active = False
+
+    async def row_counts(self) -> dict[str, int]:
+        """The number of rows in every table."""
+        async with self.database.sessions() as session:
+            return {
+                table.name: await session.scalar(select(func.count()).select_from(table)) or 0
+                for table in models.Base.metadata.sorted_tables
+            }
+
+    @contextlib.asynccontextmanager
+    async def writes_nothing(self) -> AsyncIterator[None]:
+        """Asserts that the block leaves every table as it found it."""
+        before = await self.row_counts()
+        yield
+        assert await self.row_counts() == before
 
     async def clear(self) -> None:
         async with self.database.transaction() as session:

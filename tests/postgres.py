@@ -44,7 +44,8 @@ def find_bindir() -> Path:
     raise PostgresUnavailable("no PostgreSQL server binaries (initdb) were found")
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -60,7 +61,7 @@ def running_cluster() -> Iterator[Cluster]:
     if as_root:
         shutil.chown(workdir, "postgres", "postgres")
     data = workdir / "data"
-    port = _free_port()
+    port = free_port()
 
     def run(*command: str) -> None:
         result = subprocess.run([*prefix, *command], capture_output=True, text=True, check=False)

@@ -10,7 +10,6 @@ import os
 import shlex
 import shutil
 import signal
-import socket
 import sqlite3
 import stat
 import subprocess
@@ -28,7 +27,7 @@ import pytest
 
 from pestle import config
 from pestle.config import ConfigurationError, Settings
-from tests.postgres import Cluster
+from tests.postgres import Cluster, free_port
 
 COMMAND_TIMEOUT = 60
 SERVER_START_TIMEOUT = 30
@@ -66,13 +65,6 @@ def run_pestle(
 def assert_refused(result: subprocess.CompletedProcess[str], message: str, code: int = 1) -> None:
     """Exit ``code``, nothing on stdout, and exactly the line ``message`` on stderr."""
     assert (result.returncode, result.stdout, result.stderr) == (code, "", message + "\n")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -3,7 +3,6 @@
 import httpx
 
 from tests.conftest import Db
-from tests.kit.support import writes_nothing
 
 # The contract, written out: a change to the catalogue must change this list on purpose.
 CATALOGUE = [
@@ -57,7 +56,7 @@ class TestEventCatalogue:
         ]
 
     async def test_needs_a_token(self, anon: httpx.AsyncClient, db: Db) -> None:
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             response = await anon.get("/api/v1/notifications/events")
 
         assert response.status_code == 401

@@ -11,7 +11,7 @@ from pestle import models
 from pestle.events.service import emit
 from tests.conftest import Db
 from tests.kit.probe import FAILURE_RESPONSES, Failure, event_json, order_data, post_event
-from tests.kit.support import customer_id, writes_nothing
+from tests.kit.support import customer_id
 
 ORDER_ID = uuid.UUID("0195a0e2-7a44-7c1d-9a3e-5f0c2b8d4e61")
 
@@ -96,7 +96,7 @@ class TestThroughRequests:
     async def test_a_failed_request_leaves_no_event(
         self, probe_client: httpx.AsyncClient, db: Db, failure: Failure
     ) -> None:
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             response = await post_event(probe_client, failure=failure)
 
         assert (response.status_code, response.json()) == FAILURE_RESPONSES[failure]

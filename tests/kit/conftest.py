@@ -7,9 +7,8 @@ import pytest
 from fastapi import FastAPI
 
 from pestle.app import create_app
-from tests.conftest import Backend, Db, user_client
+from tests.conftest import Backend, Db, live_server, user_client
 from tests.kit import probe
-from tests.kit.support import serve
 
 
 @pytest.fixture(scope="session")
@@ -22,7 +21,7 @@ def probe_app(backend: Backend) -> FastAPI:
 
 @pytest.fixture(scope="session")
 def probe_server(probe_app: FastAPI) -> Iterator[str]:
-    with serve(probe_app) as base_url:
+    with live_server(probe_app) as base_url:
         yield base_url
 
 

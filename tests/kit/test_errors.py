@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import Db
 from tests.kit.probe import FAILURE_RESPONSES, PREFIX, Failure, post_event
-from tests.kit.support import GENERATED_REQUEST_ID, writes_nothing
+from tests.kit.support import GENERATED_REQUEST_ID
 
 LIMIT = 1024 * 1024  # PESTLE_MAX_BODY_BYTES by default
 CHUNK = 64 * 1024
@@ -51,7 +51,7 @@ class TestBodyLimit:
     async def test_a_body_over_the_limit_is_refused(
         self, probe_client: httpx.AsyncClient, db: Db, chunked: bool
     ) -> None:
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             response = await self.post(probe_client, body_of(LIMIT + 1, chunked=chunked))
 
         assert_error(response, 413, TOO_LARGE)
@@ -61,7 +61,7 @@ class TestBodyLimit:
     async def test_a_body_at_the_limit_is_read(
         self, probe_client: httpx.AsyncClient, db: Db, chunked: bool
     ) -> None:
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             response = await self.post(probe_client, body_of(LIMIT, chunked=chunked))
 
         # Read in full, and found to be only whitespace.
@@ -127,7 +127,7 @@ class TestRefusedRequests:
         status: int,
         body: dict[str, Any],
     ) -> None:
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             response = await anon.request(**request_args)
 
         assert_error(response, status, body)
@@ -144,7 +144,7 @@ class TestUnexpectedErrors:
     ) -> None:
         caplog.set_level(logging.ERROR, logger="pestle.errors")
 
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             response = await post_event(probe_client, failure=Failure.CRASH)
 
         assert_error(response, *FAILURE_RESPONSES[Failure.CRASH])

@@ -19,7 +19,6 @@ from tests.kit.probe import (
     order_data,
     post_event,
 )
-from tests.kit.support import writes_nothing
 
 KEY = "order-2025-03-16-0001"
 REUSED = {
@@ -64,7 +63,7 @@ class TestReplay:
         self, probe_client: httpx.AsyncClient, db: Db
     ) -> None:
         first = await post_event(probe_client, key=KEY)
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             replay = await post_event(probe_client, key=KEY)
 
         assert_ran(first)
@@ -80,7 +79,7 @@ class TestReplay:
     ) -> None:
         assert_ran(await post_event(probe_client, key=KEY))
 
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             refused = await post_event(probe_client, order_body("second"), key=KEY)
 
         assert refused.status_code == 409
@@ -131,7 +130,7 @@ class TestLifetime:
         first = await post_event(probe_client, key=KEY)
         await age_records(db, timedelta(hours=23, minutes=59))
 
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             replay = await post_event(probe_client, key=KEY)
 
         assert_replay_of(replay, first)
@@ -155,7 +154,7 @@ class TestLifetime:
         assert_ran(await post_event(probe_client, key=KEY))
         await age_records(db, timedelta(minutes=4), finished=False)
 
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             refused = await post_event(probe_client, key=KEY)
 
         assert refused.status_code == 409
@@ -178,7 +177,7 @@ class TestFailures:
     async def test_a_server_error_is_not_stored_so_a_retry_runs(
         self, probe_client: httpx.AsyncClient, db: Db, failure: Failure
     ) -> None:
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             failed = await post_event(probe_client, key=KEY, failure=failure)
         retried = await post_event(probe_client, key=KEY)
 
@@ -193,7 +192,7 @@ class TestFailures:
         first = asyncio.create_task(post_event(probe_client, key=KEY, route="gated"))
         assert await asyncio.to_thread(gate.entered.wait, 10)
 
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             refused = await post_event(probe_client, key=KEY, route="gated")
         gate.opened.set()
         finished = await first
@@ -207,7 +206,7 @@ class TestFailures:
     async def test_an_invalid_key_is_refused(
         self, probe_client: httpx.AsyncClient, db: Db, key: str
     ) -> None:
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             refused = await post_event(probe_client, key=key)
 
         assert refused.status_code == 400
@@ -226,7 +225,7 @@ class TestScope:
     async def test_get_ignores_the_header(self, probe_client: httpx.AsyncClient, db: Db) -> None:
         headers = {"Idempotency-Key": "k" * 300}
 
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             first = await probe_client.get("/api/v1/users", headers=headers)
             second = await probe_client.get("/api/v1/users", headers=headers)
 
@@ -240,7 +239,7 @@ class TestScope:
         created = await clinic_a.post(
             "/api/v1/auth/api_keys", json={"name": "integration"}, headers=headers
         )
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             retried = await clinic_a.post(
                 "/api/v1/auth/api_keys", json={"name": "integration"}, headers=headers
             )

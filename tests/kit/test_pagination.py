@@ -7,7 +7,6 @@ import pytest
 
 from pestle import models
 from tests.conftest import Db
-from tests.kit.support import writes_nothing
 
 TOTAL = 5  # the pharmacist and four users of Clinic A
 PAGE_SIZE = 2
@@ -124,7 +123,7 @@ class TestPageParameters:
         params: dict[str, int],
         error: dict[str, Any],
     ) -> None:
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             response = await pharmacist.get("/api/v1/users", params=params)
 
         assert response.status_code == 422

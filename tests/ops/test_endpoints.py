@@ -6,9 +6,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pestle.app import create_app
 from pestle.config import Settings
-from tests.conftest import TEST_SECRET_KEY, Backend, Db, free_port, live_server
-from tests.kit.support import writes_nothing
+from tests.conftest import TEST_SECRET_KEY, Backend, Db, live_server
+from tests.postgres import free_port
 
 DOCUMENTED_PATHS = [
     "/api/v1/auth/login",
@@ -30,7 +31,7 @@ def unreachable_url(backend: Backend, tmp_path: Path) -> str:
 @pytest.fixture
 def unreachable_server(backend: Backend, tmp_path: Path) -> Iterator[str]:
     settings = Settings(database_url=unreachable_url(backend, tmp_path), secret_key=TEST_SECRET_KEY)
-    with live_server(settings) as base_url:
+    with live_server(create_app(settings)) as base_url:
         yield base_url
 
 
@@ -41,7 +42,7 @@ class TestProbes:
     async def test_answer_without_a_token(
         self, anon: httpx.AsyncClient, db: Db, path: str, body: dict[str, str]
     ) -> None:
-        async with writes_nothing(db):
+        async with db.writes_nothing():
             response = await anon.get(path)
 
         assert (response.status_code, response.json()) == (200, body)
