@@ -49,7 +49,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_login_failure'))
     )
     with op.batch_alter_table('login_failure', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_login_failure_email_digest'), ['email_digest', 'failed_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_login_failure_email_digest_failed_at'), ['email_digest', 'failed_at'], unique=False)
 
     op.create_table('outbox_event',
     sa.Column('event_code', sa.String(length=64), nullable=False),
@@ -118,7 +118,7 @@ def downgrade() -> None:
 
     op.drop_table('outbox_event')
     with op.batch_alter_table('login_failure', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_login_failure_email_digest'))
+        batch_op.drop_index(batch_op.f('ix_login_failure_email_digest_failed_at'))
 
     op.drop_table('login_failure')
     with op.batch_alter_table('idempotency_record', schema=None) as batch_op:

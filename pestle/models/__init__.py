@@ -6,6 +6,9 @@ from pestle.models.customer import Customer
 from pestle.models.idempotency_record import IdempotencyRecord
 from pestle.models.login_failure import LoginFailure
 from pestle.models.outbox_event import OutboxEvent
+from pestle.models.patient import Patient
+from pestle.models.risk_factor import RiskFactorMapping, RiskFactorText
+from pestle.models.risk_factor_concept import RiskFactorConcept, RiskFactorConceptName
 from pestle.models.user import CUSTOMER_ROLES, STAFF_ROLES, Role, User
 
 __all__ = [
@@ -17,6 +20,11 @@ __all__ = [
     "IdempotencyRecord",
     "LoginFailure",
     "OutboxEvent",
+    "Patient",
+    "RiskFactorConcept",
+    "RiskFactorConceptName",
+    "RiskFactorMapping",
+    "RiskFactorText",
     "Role",
     "User",
 ]
