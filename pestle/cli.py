@@ -4,6 +4,7 @@ import asyncio
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -24,8 +25,10 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and pharmacy staff.", no_args_is_help=True)
+vocab_app = typer.Typer(help="The risk-factor vocabulary.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(vocab_app, name="vocab")
 
 
 class CommandFailed(Exception):
@@ -148,6 +151,22 @@ def users_create(
             return f"created user {user.email} ({user.role}) with id {user.id}"
 
     typer.echo(_with_database(_settings(), create))
+
+
+@vocab_app.command("load")
+def vocab_load(
+    file: Annotated[Path, typer.Argument(help="RXNCONSO.RRF of an RxNorm release (rrf/).")],
+) -> None:
+    """Load the drugs of an RxNorm release; loading it again adds nothing."""
+    from pestle.vocabulary.service import vocabulary_service
+
+    async def load(database: Database) -> int:
+        async with database.transaction() as session:
+            loaded: int = await vocabulary_service.load_rxnconso(session, file)
+            return loaded
+
+    loaded = _with_database(_settings(), load)
+    typer.echo(f"loaded {loaded} concepts from {file}")
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""The risk-factor vocabulary: allergens, conditions and medications that free text maps to."""
