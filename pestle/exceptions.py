@@ -66,6 +66,13 @@ class Unprocessable(PestleError):
     status_code = 422
 
 
+class RequiredFieldCleared(Unprocessable):
+    """A partial update sent ``null`` for a field that must always have a value."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} is required and cannot be cleared.")
+
+
 class TooManyRequests(PestleError):
     status_code = 429
 

@@ -17,10 +17,11 @@ _STATES_AND_DC = (
 _TERRITORIES_AND_MILITARY = "AS GU MP PR VI UM AA AE AP"
 US_STATES = frozenset(f"{_STATES_AND_DC} {_TERRITORIES_AND_MILITARY}".split(" "))
 
-_TEN_DIGITS = re.compile(r"\d{10}")
-_ZIP = re.compile(r"\d{5}(?:-?\d{4})?")
-_DEA = re.compile(r"[A-Z]{2}\d{7}")
-_SSN = re.compile(r"\d{9}")
+# re.ASCII: a bare \d also matches other scripts' digits (Arabic-Indic, Devanagari, ...).
+_TEN_DIGITS = re.compile(r"\d{10}", re.ASCII)
+_ZIP = re.compile(r"\d{5}(?:-?\d{4})?", re.ASCII)
+_DEA = re.compile(r"[A-Z]{2}\d{7}", re.ASCII)
+_SSN = re.compile(r"\d{9}", re.ASCII)
 # The NPI check digit is the Luhn digit of the number prefixed with 80840 (ISO 7812 issuer).
 _NPI_PREFIX_SUM = 24
 

@@ -7,6 +7,13 @@ from pestle.models.idempotency_record import IdempotencyRecord
 from pestle.models.login_failure import LoginFailure
 from pestle.models.outbox_event import OutboxEvent
 from pestle.models.patient import Patient
+from pestle.models.prescriber import (
+    Prescriber,
+    PrescriberAddress,
+    PrescriberCredential,
+    PrescriberRestriction,
+    Qualification,
+)
 from pestle.models.risk_factor import RiskFactorMapping, RiskFactorText
 from pestle.models.risk_factor_concept import RiskFactorConcept, RiskFactorConceptName
 from pestle.models.user import CUSTOMER_ROLES, STAFF_ROLES, Role, User
@@ -21,6 +28,11 @@ __all__ = [
     "LoginFailure",
     "OutboxEvent",
     "Patient",
+    "Prescriber",
+    "PrescriberAddress",
+    "PrescriberCredential",
+    "PrescriberRestriction",
+    "Qualification",
     "RiskFactorConcept",
     "RiskFactorConceptName",
     "RiskFactorMapping",

@@ -1,0 +1,1 @@
+"""Prescribers: the clinicians who send prescriptions, and their state licences."""
