@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from pestle.auth.endpoints import router as auth_router
 from pestle.notifications.endpoints import router as notifications_router
+from pestle.patients.endpoints import router as patients_router
 from pestle.prescribers.endpoints import router as prescribers_router
 from pestle.users.endpoints import router as users_router
 
@@ -13,4 +14,5 @@ router = APIRouter(prefix=API_PREFIX)
 router.include_router(auth_router)
 router.include_router(users_router)
 router.include_router(notifications_router)
+router.include_router(patients_router)
 router.include_router(prescribers_router)

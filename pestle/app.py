@@ -12,6 +12,7 @@ from pestle.config import Settings
 from pestle.db import Database
 from pestle.exceptions import install_error_handlers
 from pestle.kit import idempotency
+from pestle.kit.crypto import FieldCipher
 from pestle.kit.middleware import RequestContextMiddleware
 from pestle.ops.endpoints import router as ops_router
 
@@ -38,7 +39,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = Database(settings)
-    app.state.tokens = TokenCodec(settings.signing_key())
+    signing_key = settings.signing_key()
+    app.state.tokens = TokenCodec(signing_key)
+    app.state.cipher = FieldCipher(signing_key)
     install_error_handlers(app)
     idempotency.install(app)
     # Added last, so outermost: every response, errors included, carries X-Request-ID.

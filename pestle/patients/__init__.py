@@ -1,0 +1,1 @@
+"""Patients, their guardians and their risk factors (allergies, conditions, medications)."""
