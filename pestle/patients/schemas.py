@@ -18,7 +18,8 @@ from pydantic import (
 
 from pestle import models
 from pestle.kit.time import RestDatetime, utcnow
-from pestle.kit.validators import Phone, Ssn, UsState, ZipCode
+from pestle.kit.validators import Phone, Ssn, UsState
+from pestle.kit.wire import Name, RequiredText, UsAddress, lower_stripped
 
 ADULT_AGE = 18
 OLDEST_AGE = 130
@@ -63,25 +64,14 @@ def _language(value: str) -> str:
     return value
 
 
-def _lower(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
 BirthDate = Annotated[date, AfterValidator(_past_birth_date)]
-Gender = Annotated[Literal["male", "female"], BeforeValidator(_lower)]
-Language = Annotated[str, BeforeValidator(_lower), AfterValidator(_language)]
-Name = Annotated[str, Field(min_length=1, max_length=100)]
-Text200 = Annotated[str, Field(min_length=1, max_length=200)]
-Relationship = Annotated[GuardianRelationship, BeforeValidator(_lower)]
+Gender = Annotated[Literal["male", "female"], BeforeValidator(lower_stripped)]
+Language = Annotated[str, BeforeValidator(lower_stripped), AfterValidator(_language)]
+Text200 = RequiredText
+Relationship = Annotated[GuardianRelationship, BeforeValidator(lower_stripped)]
 
 
-class Address(BaseModel):
-    address_1: Text200
-    address_2: Annotated[str, Field(max_length=200)] | None = None
-    city: Annotated[str, Field(min_length=1, max_length=100)]
-    state: UsState
-    zip_code: ZipCode
-    country: Literal["US"] = "US"
+Address = UsAddress
 
 
 class RiskFactorsText(BaseModel):
@@ -310,7 +300,7 @@ class RiskFactorCreate(BaseModel):
         }
     )
 
-    type: Annotated[RiskFactorType, BeforeValidator(_lower)]
+    type: Annotated[RiskFactorType, BeforeValidator(lower_stripped)]
     risk_factor_id: uuid.UUID | None = Field(
         None, description="A concept of the vocabulary; its name and detail fill the gaps."
     )

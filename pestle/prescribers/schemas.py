@@ -18,10 +18,9 @@ from pydantic import (
 
 from pestle import models
 from pestle.kit.time import RestDatetime, utcnow
-from pestle.kit.validators import Dea, Npi, Phone, UsState, ZipCode
+from pestle.kit.validators import Dea, Npi, Phone, UsState
+from pestle.kit.wire import Name, OptionalText, UsAddress, lower_stripped
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-OptionalText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 LicenseNumber = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)
 ]
@@ -29,14 +28,6 @@ LicenseNumber = Annotated[
 
 def _capitalized(value: object) -> object:
     return value.strip().capitalize() if isinstance(value, str) else value
-
-
-def _lower(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
-def _upper(value: object) -> object:
-    return value.strip().upper() if isinstance(value, str) else value
 
 
 def _not_future(value: date) -> date:
@@ -50,22 +41,11 @@ Gender = Annotated[
     BeforeValidator(_capitalized),
     Field(description="`Male` or `Female`, accepted in any case, returned capitalised."),
 ]
-AddressType = Annotated[Literal["practice", "mailing", "billing"], BeforeValidator(_lower)]
-Country = Annotated[Literal["US"], BeforeValidator(_upper)]
+AddressType = Annotated[Literal["practice", "mailing", "billing"], BeforeValidator(lower_stripped)]
 BirthDate = Annotated[date, AfterValidator(_not_future)]
 
 
-class PrescriberAddressIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    address_1: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-    ]
-    address_2: OptionalText | None = None
-    city: Name
-    state: UsState
-    zip_code: ZipCode = Field(description="5 digits or ZIP+4; returned as digits only.")
-    country: Country = "US"
+class PrescriberAddressIn(UsAddress):
     type: AddressType = Field("practice", description="practice, mailing or billing.")
 
 
