@@ -6,6 +6,7 @@ import pytest
 
 from pestle import models
 from pestle.kit.time import rest_format
+from pestle.patients.schemas import MEDICATION_DETAIL_FIELDS as DETAIL_FIELDS
 from tests.patients.test_endpoints import patient
 
 CONTRACT_TEXT = {
@@ -35,19 +36,6 @@ LIOTHYRONINE = {
     "scdg_name": "liothyronine Oral Product",
     "scdg_rxcui": "1165185",
 }
-DETAIL_FIELDS = (
-    "brand_name",
-    "clinical_product_rxcui",
-    "ingredient_name",
-    "ingredient_rxcui",
-    "name",
-    "normalization_key",
-    "product_rxcui",
-    "scdf_name",
-    "scdf_rxcui",
-    "scdg_name",
-    "scdg_rxcui",
-)
 
 
 async def concept(db, risk_type: str, name: str) -> models.RiskFactorConcept:
