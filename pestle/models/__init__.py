@@ -14,6 +14,14 @@ from pestle.models.prescriber import (
     PrescriberRestriction,
     Qualification,
 )
+from pestle.models.product import (
+    Formula,
+    FormulaIngredient,
+    InventoryLot,
+    LotAdjustment,
+    LotAssociation,
+    Product,
+)
 from pestle.models.risk_factor import RiskFactorMapping, RiskFactorText
 from pestle.models.risk_factor_concept import RiskFactorConcept, RiskFactorConceptName
 from pestle.models.user import CUSTOMER_ROLES, STAFF_ROLES, Role, User
@@ -24,14 +32,20 @@ __all__ = [
     "ApiKey",
     "Base",
     "Customer",
+    "Formula",
+    "FormulaIngredient",
     "IdempotencyRecord",
+    "InventoryLot",
     "LoginFailure",
+    "LotAdjustment",
+    "LotAssociation",
     "OutboxEvent",
     "Patient",
     "Prescriber",
     "PrescriberAddress",
     "PrescriberCredential",
     "PrescriberRestriction",
+    "Product",
     "Qualification",
     "RiskFactorConcept",
     "RiskFactorConceptName",
