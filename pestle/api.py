@@ -6,6 +6,7 @@ from pestle.auth.endpoints import router as auth_router
 from pestle.notifications.endpoints import router as notifications_router
 from pestle.patients.endpoints import router as patients_router
 from pestle.prescribers.endpoints import router as prescribers_router
+from pestle.products.endpoints import router as products_router
 from pestle.users.endpoints import router as users_router
 
 API_PREFIX = "/api/v1"
@@ -16,3 +17,4 @@ router.include_router(users_router)
 router.include_router(notifications_router)
 router.include_router(patients_router)
 router.include_router(prescribers_router)
+router.include_router(products_router)

@@ -1,0 +1,1 @@
+"""Products and materials: the catalogue of three kinds, their formulas and derived stock."""
