@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from pestle.auth.endpoints import router as auth_router
+from pestle.inventory.endpoints import router as inventory_router
 from pestle.notifications.endpoints import router as notifications_router
 from pestle.patients.endpoints import router as patients_router
 from pestle.prescribers.endpoints import router as prescribers_router
@@ -17,4 +18,5 @@ router.include_router(users_router)
 router.include_router(notifications_router)
 router.include_router(patients_router)
 router.include_router(prescribers_router)
+router.include_router(inventory_router)
 router.include_router(products_router)

@@ -26,9 +26,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and pharmacy staff.", no_args_is_help=True)
 vocab_app = typer.Typer(help="The risk-factor vocabulary.", no_args_is_help=True)
+inventory_app = typer.Typer(help="Inventory lots.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(vocab_app, name="vocab")
+app.add_typer(inventory_app, name="inventory")
 
 
 class CommandFailed(Exception):
@@ -167,6 +169,26 @@ def vocab_load(
 
     loaded = _with_database(_settings(), load)
     typer.echo(f"loaded {loaded} concepts from {file}")
+
+
+@inventory_app.command("scan-expiring")
+def inventory_scan_expiring(
+    days: Annotated[
+        int, typer.Option(min=0, max=3650, help="Report lots expiring within this many days.")
+    ] = 30,
+) -> None:
+    """Emit inventory.lot_expiring once per lot and customer for lots about to expire."""
+    from pestle.inventory.service import inventory_service
+
+    async def scan(database: Database) -> int:
+        async with database.transaction() as session:
+            emitted: int = await inventory_service.scan_expiring(session, days)
+            return emitted
+
+    emitted = _with_database(_settings(), scan)
+    typer.echo(
+        f"emitted {emitted} inventory.lot_expiring events (lots expiring within {days} days)"
+    )
 
 
 @app.command()

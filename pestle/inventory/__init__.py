@@ -1,0 +1,1 @@
+"""Products and Materials Inventory: lots, their links to products, the quantity ledger."""
