@@ -1,0 +1,1 @@
+"""Prescriptions: electronic prescriptions received, matched, and the fills they allow."""
