@@ -7,6 +7,7 @@ from pestle.inventory.endpoints import router as inventory_router
 from pestle.notifications.endpoints import router as notifications_router
 from pestle.patients.endpoints import router as patients_router
 from pestle.prescribers.endpoints import router as prescribers_router
+from pestle.prescriptions.endpoints import router as prescriptions_router
 from pestle.products.endpoints import router as products_router
 from pestle.users.endpoints import router as users_router
 
@@ -18,5 +19,6 @@ router.include_router(users_router)
 router.include_router(notifications_router)
 router.include_router(patients_router)
 router.include_router(prescribers_router)
+router.include_router(prescriptions_router)
 router.include_router(inventory_router)
 router.include_router(products_router)

@@ -14,6 +14,12 @@ from pestle.models.prescriber import (
     PrescriberRestriction,
     Qualification,
 )
+from pestle.models.prescription import (
+    PRESCRIPTION_STATUSES,
+    ElectronicPrescription,
+    Prescription,
+    PrescriptionFill,
+)
 from pestle.models.product import (
     Formula,
     FormulaIngredient,
@@ -28,10 +34,12 @@ from pestle.models.user import CUSTOMER_ROLES, STAFF_ROLES, Role, User
 
 __all__ = [
     "CUSTOMER_ROLES",
+    "PRESCRIPTION_STATUSES",
     "STAFF_ROLES",
     "ApiKey",
     "Base",
     "Customer",
+    "ElectronicPrescription",
     "Formula",
     "FormulaIngredient",
     "IdempotencyRecord",
@@ -45,6 +53,8 @@ __all__ = [
     "PrescriberAddress",
     "PrescriberCredential",
     "PrescriberRestriction",
+    "Prescription",
+    "PrescriptionFill",
     "Product",
     "Qualification",
     "RiskFactorConcept",

@@ -34,6 +34,21 @@ class PatientRepository(TenantRepository[models.Patient]):
             )
         return list(await self.session.scalars(statement.limit(2)))
 
+    async def by_name_and_birth(
+        self, first_name: str | None, last_name: str, date_of_birth: date
+    ) -> list[models.Patient]:
+        """Patients with this last name (and first name, when given) in any case, born that
+        day: at most two, to detect ambiguity."""
+        statement = self.select().where(
+            func.lower(models.Patient.last_name) == last_name.strip().lower(),
+            models.Patient.date_of_birth == date_of_birth,
+        )
+        if first_name is not None:
+            statement = statement.where(
+                func.lower(models.Patient.first_name) == first_name.strip().lower()
+            )
+        return list(await self.session.scalars(statement.order_by(models.Patient.id).limit(2)))
+
     async def external_id_taken(
         self, customer_id: uuid.UUID, external_id: str, other_than: uuid.UUID | None = None
     ) -> bool:

@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -157,6 +158,20 @@ class PatientService:
         if len(found) > 1:
             raise AmbiguousPatientRef(ref)
         return found[0]
+
+    async def match_by_name(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        first_name: str | None,
+        last_name: str,
+        date_of_birth: date,
+    ) -> models.Patient | None:
+        """The one patient with this name and date of birth; None when none or several."""
+        found = await PatientRepository(session, principal.customer_id).by_name_and_birth(
+            first_name, last_name, date_of_birth
+        )
+        return found[0] if len(found) == 1 else None
 
     async def update(
         self,

@@ -97,6 +97,31 @@ class ProductRepository:
         row = (await self.session.execute(statement)).first()
         return None if row is None else (row[0], row[1])
 
+    async def prescription_products(
+        self,
+        *,
+        product_id: uuid.UUID | None = None,
+        product_code: str | None = None,
+        name: str | None = None,
+    ) -> list[models.Product]:
+        """Visible prescription products with this id, code or name (any case); at most two,
+        to detect ambiguity. Code and name match active products only."""
+        product = models.Product
+        statement = select(product).where(
+            visible_to(self.customer_id), product.kind == "prescription"
+        )
+        if product_id is not None:
+            statement = statement.where(product.id == product_id)
+        elif product_code is not None:
+            statement = statement.where(product.product_code == product_code, product.is_active)
+        elif name is not None:
+            statement = statement.where(
+                func.lower(product.name) == name.strip().lower(), product.is_active
+            )
+        else:
+            return []
+        return list(await self.session.scalars(statement.order_by(product.id).limit(2)))
+
     async def taken(
         self,
         owner: uuid.UUID | None,

@@ -178,6 +178,22 @@ class ProductService:
     ) -> schemas.ProductView:
         return (await self._views(session, [await self._find(session, principal, kind, ref)]))[0]
 
+    async def match_prescription_product(
+        self,
+        session: AsyncSession,
+        customer_id: uuid.UUID | None,
+        *,
+        product_id: uuid.UUID | None = None,
+        product_code: str | None = None,
+        name: str | None = None,
+    ) -> models.Product | None:
+        """The one prescription product ``customer_id`` sees with this id, else this code,
+        else this exact name; None when there is none or more than one."""
+        found = await ProductRepository(session, customer_id).prescription_products(
+            product_id=product_id, product_code=product_code, name=name
+        )
+        return found[0] if len(found) == 1 else None
+
     # -- writing ------------------------------------------------------------------------------
 
     async def create(
