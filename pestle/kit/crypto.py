@@ -1,10 +1,12 @@
 """Encryption of individual fields at rest (an SSN), keyed from the server's secret key."""
 
 import base64
+from typing import Annotated
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from fastapi import Depends, Request
 
 _FIELD_KEY_INFO = b"pestle field encryption v1"
 
@@ -27,3 +29,11 @@ class FieldCipher:
             return self._fernet.decrypt(ciphertext.encode()).decode()
         except InvalidToken:
             raise UndecryptableField() from None
+
+
+def get_cipher(request: Request) -> FieldCipher:
+    cipher: FieldCipher = request.app.state.cipher
+    return cipher
+
+
+Cipher = Annotated[FieldCipher, Depends(get_cipher)]

@@ -1,13 +1,13 @@
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request, Response
+from fastapi import APIRouter, Body, Query, Request, Response
 
 from pestle import models
 from pestle.auth.dependencies import AnyUser
 from pestle.db import SessionDep
 from pestle.exceptions import RequiredFieldCleared, Responses, error_response
-from pestle.kit.crypto import FieldCipher
+from pestle.kit.crypto import Cipher
 from pestle.kit.pagination import PAGINATION_HEADERS, PageParams, serve_page
 from pestle.patients import schemas
 from pestle.patients.repository import PatientFilters
@@ -27,12 +27,6 @@ from pestle.patients.service import (
 router = APIRouter(prefix="/patients", tags=["Patients"])
 
 
-def get_cipher(request: Request) -> FieldCipher:
-    cipher: FieldCipher = request.app.state.cipher
-    return cipher
-
-
-Cipher = Annotated[FieldCipher, Depends(get_cipher)]
 PatientRef = Annotated[str, "The patient's id or its external_id."]
 
 _FOUND: Responses = {

@@ -1,6 +1,6 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.routing import APIRoute
 from starlette.routing import Match
 from starlette.types import Scope
@@ -9,7 +9,7 @@ from pestle import models
 from pestle.auth.dependencies import AnyUser
 from pestle.db import SessionDep
 from pestle.exceptions import Unprocessable, error_response
-from pestle.kit.crypto import FieldCipher
+from pestle.kit.crypto import Cipher
 from pestle.kit.ids import parse_uuid
 from pestle.kit.pagination import PAGINATION_HEADERS, PageParams, serve_page
 from pestle.patients.schemas import Patient
@@ -37,14 +37,6 @@ from pestle.prescriptions.service import (
 )
 
 router = APIRouter(tags=["Prescriptions"])
-
-
-def get_cipher(request: Request) -> FieldCipher:
-    cipher: FieldCipher = request.app.state.cipher
-    return cipher
-
-
-Cipher = Annotated[FieldCipher, Depends(get_cipher)]
 
 
 class InvalidFilter(Unprocessable):
