@@ -73,6 +73,14 @@ class RequiredFieldCleared(Unprocessable):
         super().__init__(f"{field} is required and cannot be cleared.")
 
 
+class UnknownReference(Unprocessable):
+    """A request body names a patient, prescriber, product or eRx the caller's account does
+    not hold."""
+
+    def __init__(self, field: str, value: object) -> None:
+        super().__init__(f"{field}: no match for {value} in this account.")
+
+
 class TooManyRequests(PestleError):
     status_code = 429
 

@@ -173,6 +173,20 @@ class PatientUpdate(PatientFields):
     model_config = ConfigDict(json_schema_extra={"example": {"email": "john.doe@example.com"}})
 
 
+class PatientById(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: uuid.UUID
+
+
+class PatientByExternalId(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    external_id: RequiredText
+
+
+# How other areas name a patient: an existing one by id or external_id, or a new one.
+PatientRef = PatientById | PatientByExternalId | PatientCreate
+
+
 # Fields a patient must always have: an update may change them but not clear them.
 REQUIRED_FIELDS = ("first_name", "last_name", "email", "phone", "date_of_birth", "address")
 

@@ -10,7 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from pestle import models
 from pestle.auth.service import Principal
 from pestle.events import service as events
-from pestle.exceptions import Conflict, Forbidden, NotFound, RequiredFieldCleared, Unprocessable
+from pestle.exceptions import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    RequiredFieldCleared,
+    UnknownReference,
+    Unprocessable,
+)
 from pestle.kit.crypto import FieldCipher
 from pestle.kit.ids import parse_uuid
 from pestle.kit.pagination import Page, PageRequest
@@ -158,6 +165,34 @@ class PatientService:
         if len(found) > 1:
             raise AmbiguousPatientRef(ref)
         return found[0]
+
+    async def resolve(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        cipher: FieldCipher,
+        ref: schemas.PatientRef | None,
+        field: str = "patient",
+    ) -> models.Patient | None:
+        """The patient a request body names: created from new data, else found by the id or
+        the external_id sent (and only that field). Unknown ones are a 422 naming ``field``."""
+        if ref is None:
+            return None
+        if isinstance(ref, schemas.PatientCreate):
+            return await self.create(session, principal, cipher, ref)
+        by_id = isinstance(ref, schemas.PatientById)
+        if isinstance(ref, schemas.PatientById):
+            name, value = f"{field}.id", str(ref.id)
+        else:
+            name, value = f"{field}.external_id", ref.external_id
+        try:
+            patient = await self.get(session, principal, value)
+        except (PatientNotFound, AmbiguousPatientRef):
+            raise UnknownReference(name, value) from None
+        # get() takes an id or an external_id; the field sent says which one is meant.
+        if (str(patient.id) if by_id else patient.external_id) != value:
+            raise UnknownReference(name, value)
+        return patient
 
     async def match_by_name(
         self,

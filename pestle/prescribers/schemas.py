@@ -276,6 +276,16 @@ class PrescriberCreate(PrescriberFields):
     qualifications: Qualifications = Field([], description="State licences, one per state.")
 
 
+class PrescriberById(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: uuid.UUID
+
+
+class PrescriberByNpi(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    npi: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
+
+
 class PrescriberUpdate(PrescriberFields):
     """Only the fields sent change; ``null`` clears an optional field; a list sent replaces
     the previous one. ``qualifications`` sent become the active licences: a new number for a

@@ -8,7 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pestle import models
 from pestle.auth.service import Principal
-from pestle.exceptions import Conflict, Forbidden, NotFound, RequiredFieldCleared, Unprocessable
+from pestle.exceptions import (
+    Conflict,
+    Forbidden,
+    NotFound,
+    RequiredFieldCleared,
+    UnknownReference,
+    Unprocessable,
+)
 from pestle.kit.ids import parse_uuid
 from pestle.kit.pagination import Page, PageRequest
 from pestle.kit.time import utcnow
@@ -159,6 +166,32 @@ class PrescriberService:
         if len(found) > 1:
             raise AmbiguousPrescriberRef(ref)
         return found[0]
+
+    async def resolve(
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        ref: schemas.PrescriberById | schemas.PrescriberByNpi | schemas.PrescriberCreate | None,
+        field: str = "prescriber",
+    ) -> models.Prescriber | None:
+        """The prescriber a request body names: created from new data, else found by the id
+        or NPI sent. Unknown ones are a 422 naming ``field``."""
+        if ref is None:
+            return None
+        if isinstance(ref, schemas.PrescriberCreate):
+            return await self.create(session, principal, ref)
+        by_id = isinstance(ref, schemas.PrescriberById)
+        if isinstance(ref, schemas.PrescriberById):
+            name, value = f"{field}.id", str(ref.id)
+        else:
+            name, value = f"{field}.npi", ref.npi
+        try:
+            prescriber = await self.get(session, principal, value)
+        except (PrescriberNotFound, AmbiguousPrescriberRef):
+            raise UnknownReference(name, value) from None
+        if (str(prescriber.id) if by_id else prescriber.npi) != value:
+            raise UnknownReference(name, value)
+        return prescriber
 
     async def update(
         self,

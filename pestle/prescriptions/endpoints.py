@@ -8,7 +8,7 @@ from starlette.types import Scope
 from pestle import models
 from pestle.auth.dependencies import AnyUser
 from pestle.db import SessionDep
-from pestle.exceptions import Unprocessable, error_response
+from pestle.exceptions import UnknownReference, Unprocessable, error_response
 from pestle.kit.crypto import Cipher
 from pestle.kit.ids import parse_uuid
 from pestle.kit.pagination import PAGINATION_HEADERS, PageParams, serve_page
@@ -31,7 +31,6 @@ from pestle.prescriptions.service import (
     PrescriptionAlreadyCancelled,
     PrescriptionNotFound,
     PrescriptionsBelongToCustomers,
-    UnknownReference,
     UnusableScriptMedication,
     prescription_service,
 )

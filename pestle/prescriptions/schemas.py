@@ -16,8 +16,8 @@ from pydantic import (
 
 from pestle import models
 from pestle.kit.time import RestDatetime, as_utc
-from pestle.patients.schemas import Patient, PatientCreate
-from pestle.prescribers.schemas import Prescriber
+from pestle.patients.schemas import Patient, PatientRef
+from pestle.prescribers.schemas import Prescriber, PrescriberById, PrescriberByNpi
 from pestle.prescriptions.quantity_units import find_unit
 
 
@@ -119,26 +119,6 @@ class MedicationIn(BaseModel):
         return self
 
 
-class PatientById(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: uuid.UUID
-
-
-class PatientByExternalId(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    external_id: _text(200)  # type: ignore[valid-type]
-
-
-class PrescriberById(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: uuid.UUID
-
-
-class PrescriberByNpi(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    npi: _text(10)  # type: ignore[valid-type]
-
-
 class OrderRef(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: _text(100) | None = None  # type: ignore[valid-type]
@@ -163,7 +143,7 @@ class ElectronicPrescriptionCreate(BaseModel):
 
     medication: MedicationIn | None = None
     medications: list[MedicationIn] | None = Field(None, min_length=1, max_length=50)
-    patient: PatientById | PatientByExternalId | PatientCreate | None = None
+    patient: PatientRef | None = None
     prescriber: PrescriberById | PrescriberByNpi | None = None
     order: OrderRef | None = None
 

@@ -24,13 +24,20 @@ from sqlalchemy.orm.attributes import set_committed_value
 from pestle import models
 from pestle.auth.service import Principal
 from pestle.events import service as events
-from pestle.exceptions import BadRequest, Conflict, Forbidden, NotFound, Unprocessable
+from pestle.exceptions import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    UnknownReference,
+    Unprocessable,
+)
 from pestle.kit.crypto import FieldCipher
 from pestle.kit.ids import parse_uuid
 from pestle.kit.pagination import Page, PageRequest
 from pestle.kit.time import as_utc, utcnow
-from pestle.patients.schemas import PatientCreate
-from pestle.patients.service import AmbiguousPatientRef, PatientNotFound, patient_service
+from pestle.patients.schemas import PatientRef
+from pestle.patients.service import patient_service
 from pestle.prescribers.service import (
     AmbiguousPrescriberRef,
     PrescriberNotFound,
@@ -64,13 +71,6 @@ class PrescriptionsBelongToCustomers(Forbidden):
             "Pharmacy staff cannot submit electronic prescriptions: "
             "a prescription belongs to a customer."
         )
-
-
-class UnknownReference(Unprocessable):
-    """An eRx names a patient, prescriber or product the caller's account does not hold."""
-
-    def __init__(self, field: str, value: object) -> None:
-        super().__init__(f"{field}: no match for {value} in this account.")
 
 
 class ExpiresBeforeWritten(Unprocessable):
@@ -194,12 +194,12 @@ class PrescriptionService:
                 where = field if body.medication is not None else f"{field}[{index}]"
                 raise ExpiresBeforeWritten(where)
         # Every lookup that can refuse the request comes before the first write.
-        prescriber = await self._prescriber(session, principal, body.prescriber)
+        prescriber = await prescriber_service.resolve(session, principal, body.prescriber)
         products = [
             await self._product(session, customer_id, medication, field, index, len(medications))
             for index, medication in enumerate(medications)
         ]
-        patient = await self._patient(session, principal, cipher, body.patient)
+        patient = await patient_service.resolve(session, principal, cipher, body.patient)
         erx = models.ElectronicPrescription(
             customer_id=customer_id,
             source="api_json",
@@ -333,51 +333,6 @@ class PrescriptionService:
             needs_clarification=bool(reasons),
             clarification_reason="; ".join(reasons) or None,
         )
-
-    async def _prescriber(
-        self,
-        session: AsyncSession,
-        principal: Principal,
-        ref: schemas.PrescriberById | schemas.PrescriberByNpi | None,
-    ) -> models.Prescriber | None:
-        if ref is None:
-            return None
-        field, value = (
-            ("prescriber.id", str(ref.id))
-            if isinstance(ref, schemas.PrescriberById)
-            else ("prescriber.npi", ref.npi)
-        )
-        try:
-            return await prescriber_service.get(session, principal, value)
-        except (PrescriberNotFound, AmbiguousPrescriberRef):
-            raise UnknownReference(field, value) from None
-
-    async def _patient(
-        self,
-        session: AsyncSession,
-        principal: Principal,
-        cipher: FieldCipher,
-        ref: schemas.PatientById | schemas.PatientByExternalId | PatientCreate | None,
-    ) -> models.Patient | None:
-        if ref is None:
-            return None
-        if isinstance(ref, PatientCreate):
-            return await patient_service.create(session, principal, cipher, ref)
-        field, value = (
-            ("patient.id", str(ref.id))
-            if isinstance(ref, schemas.PatientById)
-            else ("patient.external_id", ref.external_id)
-        )
-        try:
-            patient = await patient_service.get(session, principal, value)
-        except (PatientNotFound, AmbiguousPatientRef):
-            raise UnknownReference(field, value) from None
-        # patient_service.get takes an id or an external_id; the field sent says which.
-        if isinstance(ref, schemas.PatientById) and patient.id != ref.id:
-            raise UnknownReference(field, value)
-        if isinstance(ref, schemas.PatientByExternalId) and patient.external_id != value:
-            raise UnknownReference(field, value)
-        return patient
 
     async def _product(
         self,
@@ -585,9 +540,7 @@ def _script_patient_block(message: ScriptMessage) -> dict[str, object]:
     return {key: value for key, value in block.items() if value is not None}
 
 
-def _patient_block(
-    ref: schemas.PatientById | schemas.PatientByExternalId | PatientCreate | None,
-) -> dict[str, object] | None:
+def _patient_block(ref: PatientRef | None) -> dict[str, object] | None:
     if ref is None:
         return None
     # Identifiers that only the patient record may hold are not copied onto the eRx.
