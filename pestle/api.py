@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from pestle.auth.endpoints import router as auth_router
 from pestle.inventory.endpoints import router as inventory_router
 from pestle.notifications.endpoints import router as notifications_router
+from pestle.orders.endpoints import router as orders_router
 from pestle.patients.endpoints import router as patients_router
 from pestle.prescribers.endpoints import router as prescribers_router
 from pestle.prescriptions.endpoints import router as prescriptions_router
@@ -22,3 +23,4 @@ router.include_router(prescribers_router)
 router.include_router(prescriptions_router)
 router.include_router(inventory_router)
 router.include_router(products_router)
+router.include_router(orders_router)

@@ -5,6 +5,15 @@ from pestle.models.base import Base
 from pestle.models.customer import Customer
 from pestle.models.idempotency_record import IdempotencyRecord
 from pestle.models.login_failure import LoginFailure
+from pestle.models.order import (
+    ORDER_STATUS_CODES,
+    STUCK_REASONS,
+    Order,
+    OrderLine,
+    OrderLineLot,
+    OrderStatusChange,
+    Shipment,
+)
 from pestle.models.outbox_event import OutboxEvent
 from pestle.models.patient import Patient
 from pestle.models.prescriber import (
@@ -34,8 +43,10 @@ from pestle.models.user import CUSTOMER_ROLES, STAFF_ROLES, Role, User
 
 __all__ = [
     "CUSTOMER_ROLES",
+    "ORDER_STATUS_CODES",
     "PRESCRIPTION_STATUSES",
     "STAFF_ROLES",
+    "STUCK_REASONS",
     "ApiKey",
     "Base",
     "Customer",
@@ -47,6 +58,10 @@ __all__ = [
     "LoginFailure",
     "LotAdjustment",
     "LotAssociation",
+    "Order",
+    "OrderLine",
+    "OrderLineLot",
+    "OrderStatusChange",
     "OutboxEvent",
     "Patient",
     "Prescriber",
@@ -62,5 +77,6 @@ __all__ = [
     "RiskFactorMapping",
     "RiskFactorText",
     "Role",
+    "Shipment",
     "User",
 ]

@@ -1,5 +1,5 @@
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Query, Request, Response
 
@@ -9,6 +9,9 @@ from pestle.db import SessionDep
 from pestle.exceptions import RequiredFieldCleared, Responses, error_response
 from pestle.kit.crypto import Cipher
 from pestle.kit.pagination import PAGINATION_HEADERS, PageParams, serve_page
+from pestle.orders.repository import OrderFilters
+from pestle.orders.schemas import Order
+from pestle.orders.service import order_service
 from pestle.patients import schemas
 from pestle.patients.repository import PatientFilters
 from pestle.patients.service import (
@@ -111,14 +114,23 @@ async def update_patient(
     return schemas.Patient.of(patient)
 
 
-@router.get("/{patient_id}/orders", response_model=list[dict[str, Any]], responses=_FOUND)
+@router.get(
+    "/{patient_id}/orders",
+    response_model=list[Order],
+    responses={**_FOUND, 200: {"headers": PAGINATION_HEADERS}},
+)
 async def list_patient_orders(
-    patient_id: str, session: SessionDep, principal: AnyUser
-) -> list[dict[str, Any]]:
-    """List the patient's orders (Order objects of the Orders area)."""
-    await patient_service.get(session, principal, patient_id)
-    # Orders arrive with the Orders area; until then every patient has none.
-    return []
+    patient_id: str,
+    request: Request,
+    response: Response,
+    page: PageParams,
+    session: SessionDep,
+    principal: AnyUser,
+) -> list[Order]:
+    """List the patient's orders, oldest first."""
+    patient = await patient_service.get(session, principal, patient_id)
+    found = await order_service.page(session, principal, OrderFilters(patient_id=patient.id), page)
+    return await order_service.views(session, serve_page(found, request, response))
 
 
 @router.get(

@@ -3,11 +3,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Select, and_, update
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.orm import selectinload
 
 from pestle import models
 from pestle.kit.repository import TenantRepository
+from pestle.kit.time import as_utc
 
 NULL: Literal["null"] = "null"
 # A filter value: an id, or the literal "null" for "not matched".
@@ -81,6 +82,29 @@ class PrescriptionRepository(TenantRepository[models.Prescription]):
     async def by_order_number(self, prescriber_order_number: str) -> list[models.Prescription]:
         statement = self.select().where(_P.prescriber_order_number == prescriber_order_number)
         return list(await self.session.scalars(statement.order_by(_P.id)))
+
+    async def for_patient(
+        self, patient_id: uuid.UUID, product_ids: set[uuid.UUID]
+    ) -> list[models.Prescription]:
+        prescription = models.Prescription
+        statement = (
+            self.select()
+            .where(
+                prescription.patient_id == patient_id,
+                prescription.prescription_product_id.in_(product_ids),
+            )
+            .order_by(prescription.expires_at, prescription.id)
+        )
+        return list(await self.session.scalars(statement))
+
+    async def last_fills(self, prescription_ids: set[uuid.UUID]) -> dict[uuid.UUID, datetime]:
+        fill = models.PrescriptionFill
+        statement = (
+            select(fill.prescription_id, func.max(fill.filled_at))
+            .where(fill.prescription_id.in_(prescription_ids))
+            .group_by(fill.prescription_id)
+        )
+        return {row[0]: as_utc(row[1]) for row in await self.session.execute(statement)}
 
     async def take_fill(self, prescription_id: uuid.UUID, now: datetime) -> int | None:
         """Uses one fill if the prescription is still fillable; the new fills_used, or None.

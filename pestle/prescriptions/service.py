@@ -406,6 +406,28 @@ class PrescriptionService:
 
     # -- the order workflow -------------------------------------------------------------------
 
+    async def for_patient(
+        self,
+        session: AsyncSession,
+        customer_id: uuid.UUID | None,
+        patient_id: uuid.UUID,
+        product_ids: set[uuid.UUID],
+    ) -> list[models.Prescription]:
+        """Every prescription of the patient for these products, soonest expiry first."""
+        if not product_ids:
+            return []
+        return await PrescriptionRepository(session, customer_id).for_patient(
+            patient_id, product_ids
+        )
+
+    async def last_fills(
+        self, session: AsyncSession, prescription_ids: set[uuid.UUID]
+    ) -> dict[uuid.UUID, datetime]:
+        """When each prescription was last filled; absent when never."""
+        if not prescription_ids:
+            return {}
+        return await PrescriptionRepository(session, None).last_fills(prescription_ids)
+
     async def use_fill(
         self,
         session: AsyncSession,

@@ -97,6 +97,26 @@ class ProductRepository:
         row = (await self.session.execute(statement)).first()
         return None if row is None else (row[0], row[1])
 
+    async def by_ids(self, product_ids: set[uuid.UUID]) -> list[tuple[models.Product, int | None]]:
+        if not product_ids:
+            return []
+        statement = self.select().where(models.Product.id.in_(product_ids))
+        return [(row[0], row[1]) for row in await self.session.execute(statement)]
+
+    async def orderable(
+        self, kind: str, *, product_id: uuid.UUID | None, sku: str | None, code: str | None
+    ) -> list[models.Product]:
+        """Visible products of ``kind`` with this id, SKU or product code; at most two."""
+        product = models.Product
+        statement = select(product).where(visible_to(self.customer_id), product.kind == kind)
+        if product_id is not None:
+            statement = statement.where(product.id == product_id)
+        elif sku is not None:
+            statement = statement.where(product.sku == sku)
+        else:
+            statement = statement.where(product.product_code == code)
+        return list(await self.session.scalars(statement.order_by(product.id).limit(2)))
+
     async def prescription_products(
         self,
         *,

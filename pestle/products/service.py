@@ -178,6 +178,30 @@ class ProductService:
     ) -> schemas.ProductView:
         return (await self._views(session, [await self._find(session, principal, kind, ref)]))[0]
 
+    async def views_by_id(
+        self, session: AsyncSession, product_ids: set[uuid.UUID]
+    ) -> dict[uuid.UUID, schemas.ProductView]:
+        """Products with their stock, whoever owns them: for showing rows already checked."""
+        rows = await ProductRepository(session, None).by_ids(product_ids)
+        return {view.product.id: view for view in await self._views(session, rows)}
+
+    async def orderable(
+        self,
+        session: AsyncSession,
+        customer_id: uuid.UUID | None,
+        kind: str,
+        *,
+        product_id: uuid.UUID | None = None,
+        sku: str | None = None,
+        product_code: str | None = None,
+    ) -> models.Product | None:
+        """The one product of ``kind`` that ``customer_id`` sees with this id, else SKU, else
+        product code; None when there is none or more than one."""
+        found = await ProductRepository(session, customer_id).orderable(
+            kind, product_id=product_id, sku=sku, code=product_code
+        )
+        return found[0] if len(found) == 1 else None
+
     async def match_prescription_product(
         self,
         session: AsyncSession,
