@@ -734,6 +734,22 @@ class OrderService:
 
     # -- status -------------------------------------------------------------------------------
 
+    def check_move(
+        self, principal: Principal, order: models.Order, target: str, via: str = "transitions"
+    ) -> statuses.Transition:
+        """The transition ``principal`` asks for, if the table allows it by this route and
+        role; raises what `move` would, without writing anything."""
+        if target not in statuses.BY_CODE:
+            raise UnknownOrderStatus("to", target)
+        transition = statuses.find_transition(order.status_code, target)
+        if transition is None:
+            raise InvalidTransition(order.status_code, target)
+        if transition.via != via:
+            raise InvalidTransition(order.status_code, target, _route_hint(transition))
+        if principal.role not in transition.roles:
+            raise RoleCannotMove(principal.role, transition)
+        return transition
+
     async def move(
         self,
         session: AsyncSession,
@@ -750,16 +766,8 @@ class OrderService:
         """Moves ``order`` to ``target`` if the table allows it by this route and role:
         one guarded UPDATE, a history row, `order.status_changed` (and `order.cancelled`) in
         the caller's transaction. A move that lost a race to another is refused with 409."""
-        if target not in statuses.BY_CODE:
-            raise UnknownOrderStatus("to", target)
+        self.check_move(principal, order, target, via)
         source = order.status_code
-        transition = statuses.find_transition(source, target)
-        if transition is None:
-            raise InvalidTransition(source, target)
-        if transition.via != via:
-            raise InvalidTransition(source, target, _route_hint(transition))
-        if principal.role not in transition.roles:
-            raise RoleCannotMove(principal.role, transition)
         now = utcnow()
         moved = await OrderRepository(session, order.customer_id).move(
             order.id, source, target, now
