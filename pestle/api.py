@@ -3,6 +3,8 @@
 from fastapi import APIRouter
 
 from pestle.auth.endpoints import router as auth_router
+from pestle.fulfilment.endpoints import router as fulfilment_router
+from pestle.intake.endpoints import router as intake_router
 from pestle.inventory.endpoints import router as inventory_router
 from pestle.notifications.endpoints import router as notifications_router
 from pestle.orders.endpoints import router as orders_router
@@ -20,7 +22,9 @@ router.include_router(users_router)
 router.include_router(notifications_router)
 router.include_router(patients_router)
 router.include_router(prescribers_router)
+router.include_router(intake_router)
 router.include_router(prescriptions_router)
 router.include_router(inventory_router)
 router.include_router(products_router)
 router.include_router(orders_router)
+router.include_router(fulfilment_router)

@@ -1,0 +1,1 @@
+"""Intake: the composite call that writes a patient, a prescriber, an eRx and an order at once."""
