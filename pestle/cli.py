@@ -27,10 +27,12 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 users_app = typer.Typer(help="Users and pharmacy staff.", no_args_is_help=True)
 vocab_app = typer.Typer(help="The risk-factor vocabulary.", no_args_is_help=True)
 inventory_app = typer.Typer(help="Inventory lots.", no_args_is_help=True)
+orders_app = typer.Typer(help="Orders.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(vocab_app, name="vocab")
 app.add_typer(inventory_app, name="inventory")
+app.add_typer(orders_app, name="orders")
 
 
 class CommandFailed(Exception):
@@ -188,6 +190,25 @@ def inventory_scan_expiring(
     emitted = _with_database(_settings(), scan)
     typer.echo(
         f"emitted {emitted} inventory.lot_expiring events (lots expiring within {days} days)"
+    )
+
+
+@orders_app.command("scan-stuck")
+def orders_scan_stuck() -> None:
+    """Mark the orders that cannot go on for want of a prescription, and clear the others;
+    order.stuck is raised once per episode."""
+    from pestle.orders.stuck import ScanCounts, scan_stuck
+
+    settings = _settings()
+
+    async def scan(database: Database) -> ScanCounts:
+        async with database.transaction() as session:
+            return await scan_stuck(session, settings.app_url)
+
+    counts = _with_database(settings, scan)
+    typer.echo(
+        f"orders: {counts.stuck} newly stuck, {counts.cleared} cleared, "
+        f"{counts.still_stuck} still stuck"
     )
 
 
