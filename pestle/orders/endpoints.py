@@ -183,6 +183,7 @@ async def update_order(
     body: schemas.OrderUpdate,
     session: SessionDep,
     principal: AnyUser,
+    cipher: Cipher,
     app_url: AppUrl,
     update_patient: Annotated[
         bool, Query(description="Also write the new address to the patient's record.")
@@ -190,7 +191,7 @@ async def update_order(
 ) -> schemas.Order:
     """Change the address, external_id, shipping or custom_shipping."""
     order = await order_service.update(
-        session, principal, order_id, body, app_url, update_patient=update_patient
+        session, principal, cipher, order_id, body, app_url, update_patient=update_patient
     )
     return await order_service.view(session, order)
 

@@ -35,6 +35,7 @@ from pestle.kit.pagination import Page, PageRequest
 from pestle.kit.time import utcnow
 from pestle.orders import schemas, shipping, statuses
 from pestle.orders.repository import HistoryRow, OrderFilters, OrderRepository
+from pestle.patients.schemas import PatientUpdate
 from pestle.patients.service import AmbiguousPatientRef, PatientNotFound, patient_service
 from pestle.prescriptions.service import ElectronicPrescriptionNotFound, prescription_service
 from pestle.products.service import product_service
@@ -554,6 +555,7 @@ class OrderService:
         self,
         session: AsyncSession,
         principal: Principal,
+        cipher: FieldCipher,
         ref: str,
         body: schemas.OrderUpdate,
         app_url: str,
@@ -580,15 +582,20 @@ class OrderService:
             order.shipping_carrier = order.shipping_service_level = None
         if "custom_shipping" in changes:
             order.custom_shipping = changes["custom_shipping"]
-        patient = await self.patient(session, order)
         if body.address is not None:
             for field, value in body.address.model_dump().items():
                 setattr(order, field, value)
             order.address_id = new_id()
             if update_patient:
-                for field, value in body.address.model_dump().items():
-                    setattr(patient, field, value)
-                patient.updated_at = utcnow()
+                # Through the patients' service, so that the change is announced as theirs.
+                await patient_service.update(
+                    session,
+                    principal,
+                    cipher,
+                    str(order.patient_id),
+                    PatientUpdate(address=body.address),
+                )
+        patient = await self.patient(session, order)
         order.updated_at = utcnow()
         await session.flush()
         await events.emit(
@@ -745,7 +752,9 @@ class OrderService:
         if transition is None:
             raise InvalidTransition(order.status_code, target)
         if transition.via != via:
-            raise InvalidTransition(order.status_code, target, _route_hint(transition))
+            raise InvalidTransition(
+                order.status_code, target, _route_hint(transition, principal.role)
+            )
         if principal.role not in transition.roles:
             raise RoleCannotMove(principal.role, transition)
         return transition
@@ -769,13 +778,14 @@ class OrderService:
         self.check_move(principal, order, target, via)
         source = order.status_code
         now = utcnow()
-        moved = await OrderRepository(session, order.customer_id).move(
-            order.id, source, target, now
-        )
+        repository = OrderRepository(session, order.customer_id)
+        moved = await repository.move(order.id, source, target, now)
         if moved is None:
-            current = await self.get(session, principal, str(order.id))
+            # Reread, not get(): the session still holds the status this move started from.
+            current = await repository.reread(order.id)
+            assert current is not None  # orders are never deleted
             raise InvalidTransition(current.status_code, target, " Another change came first.")
-        await OrderRepository(session, order.customer_id).flush(
+        await repository.flush(
             models.OrderStatusChange(
                 order_id=moved.id,
                 status_code=target,
@@ -805,7 +815,12 @@ class NoProductsSent(Unprocessable):
         super().__init__("Send at least one product line.")
 
 
-def _route_hint(transition: statuses.Transition) -> str:
+def _route_hint(transition: statuses.Transition, role: str) -> str:
+    if transition.target == "X01" and role not in transition.roles:
+        # A customer cannot stop the pharmacy's work, only ask it to.
+        return (
+            " Request a cancellation instead: POST /api/v1/orders/{order_id}/request_cancellation."
+        )
     routes = {
         "pause": "PUT /api/v1/orders/{order_id}/pause",
         "unpause": "PUT /api/v1/orders/{order_id}/unpause",
