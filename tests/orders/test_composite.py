@@ -2,6 +2,7 @@
 creates or references, where the parts fall back to the top-level ones, and that any refusal
 writes nothing at all."""
 
+import json
 from typing import Any
 
 import httpx
@@ -65,6 +66,8 @@ async def test_all_four_created_and_linked(clinic_a: httpx.AsyncClient, db: Db) 
     [line] = order["products"]["prescription"]
     assert line["prescription_id"] == erx["prescriptions"][0]["id"]
     assert order["prescription_count"] == 1
+    [stored] = await db.all(models.ElectronicPrescription)
+    assert json.loads(stored.raw_document) == body["electronic_prescription"]
     assert len(await outbox(db, "patient.created")) == 1
     assert len(await outbox(db, "prescription.created")) == 1
     assert [event["id"] for event in await outbox(db, "order.created")] == [order["id"]]
@@ -99,6 +102,19 @@ async def test_references_instead_of_new_data(clinic_a: httpx.AsyncClient, db: D
         "prescriber": {"id": prescriber["id"], "created": False},
         "summary": {"entities_created": 0, "entities_referenced": 2},
     }
+
+
+async def test_a_retry_with_the_same_idempotency_key_writes_once(
+    clinic_a: httpx.AsyncClient, db: Db
+) -> None:
+    product = await make_product(clinic_a)
+    body = {"patient": PATIENT, "order": order_part(product)}
+    headers = {"Idempotency-Key": "composite-1"}
+    first = await clinic_a.post(COMPOSITE, json=body, headers=headers)
+    again = await clinic_a.post(COMPOSITE, json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert (await db.count(models.Patient), await db.count(models.Order)) == (1, 1)
 
 
 async def test_only_the_parts_sent_are_answered(clinic_a: httpx.AsyncClient, db: Db) -> None:

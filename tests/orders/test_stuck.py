@@ -27,7 +27,9 @@ from tests.orders.support import (
     prescribe,
 )
 from tests.prescriptions.test_json import make_prescriber
-from tests.test_cli import clean_env
+from tests.test_cli import SqliteDb, clean_env, fresh_db, migrated_db, migrated_template
+
+__all__ = ["fresh_db", "migrated_db", "migrated_template"]
 
 APP_URL = "https://pharmacy.example"
 STUCK = "order.stuck"
@@ -61,6 +63,16 @@ async def record_fill(db: Db, erx: dict[str, Any], filled_at: datetime) -> None:
             update(models.Prescription)
             .where(models.Prescription.id == prescription_id)
             .values(fills_used=models.Prescription.fills_used + 1)
+        )
+
+
+async def set_status(db: Db, order: dict[str, Any], code: str) -> None:
+    """The pharmacy's steps are not under test here: the status is written directly."""
+    async with db.database.transaction() as session:
+        await session.execute(
+            update(models.Order)
+            .where(models.Order.id == uuid.UUID(order["id"]))
+            .values(status_code=code)
         )
 
 
@@ -276,6 +288,26 @@ class TestEpisodes:
         assert stuck_fields(await stored(db, order)) == (None, None, None, None)
         assert len(await outbox(db, STUCK)) == 1
 
+    async def test_data_entry_and_verification_are_scanned_later_steps_are_not(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        order, _ = await unprescribed_order(clinic_a)
+        for code, counts in (
+            ("P01", ScanCounts(stuck=1)),
+            ("P02", ScanCounts(still_stuck=1)),
+            ("P03", ScanCounts(cleared=1)),
+        ):
+            await set_status(db, order, code)
+            assert await scan(db, utcnow() + LATER) == counts, code
+        assert len(await outbox(db, STUCK)) == 1
+
+    async def test_a_cancelled_order_is_cleared(self, clinic_a: httpx.AsyncClient, db: Db) -> None:
+        order, _ = await unprescribed_order(clinic_a)
+        assert await scan(db, utcnow() + LATER) == ScanCounts(stuck=1)
+        ok(await clinic_a.put(f"{ORDERS}/{order['id']}/cancel"))
+        assert await scan(db, utcnow() + LATER) == ScanCounts(cleared=1)
+        assert stuck_fields(await stored(db, order)) == (None, None, None, None)
+
     async def test_every_customer_is_scanned(
         self, clinic_a: httpx.AsyncClient, clinic_b: httpx.AsyncClient, db: Db
     ) -> None:
@@ -325,3 +357,20 @@ async def test_cli_scan_stuck(backend: Backend, clinic_a: httpx.AsyncClient, db:
     again = await run_scan(backend)
     assert again.stdout == "orders: 0 newly stuck, 0 cleared, 1 still stuck\n"
     assert len(await outbox(db, STUCK)) == 1
+
+
+def test_cli_on_an_empty_database(migrated_db: SqliteDb) -> None:
+    result = migrated_db.run("orders scan-stuck")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0,
+        "orders: 0 newly stuck, 0 cleared, 0 still stuck\n",
+        "",
+    )
+
+
+def test_cli_without_a_schema_is_one_line(fresh_db: SqliteDb) -> None:
+    fresh_db.path.parent.mkdir()
+    result = fresh_db.run("orders scan-stuck")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.startswith("pestle: database error: ")
+    assert result.stderr.count("\n") == 1
