@@ -180,6 +180,19 @@ class TestCreate:
         order = await create_order(clinic_a, body)
         assert lines(order)[kind] == [(product["id"], 4)]
 
+    async def test_pharmacy_wide_order_material(
+        self, server: str, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        async with staff(server, db, "pharmacy_admin") as admin:
+            insert = await make_product(
+                admin, "order_material", name="Pharmacy insert", sku="INSERT-1", is_global=True
+            )
+        patient = await make_patient(clinic_a)
+        body = {"patient_id": patient["id"], "products": {"order_material": [{"sku": "INSERT-1"}]}}
+        order = await create_order(clinic_a, body)
+        assert lines(order)["order_material"] == [(insert["id"], 1)]
+        assert order["products"]["order_material"][0]["is_global"] is True
+
     async def test_address_sent_is_the_ship_to(self, clinic_a: httpx.AsyncClient) -> None:
         patient = await make_patient(clinic_a)
         products = await catalogue(clinic_a)
@@ -248,6 +261,23 @@ class TestMerge:
             (products["order_material"]["id"], 1),
             (products["order_material"]["id"], 2),
         ]
+
+    async def test_retried_merge_with_an_idempotency_key_merges_once(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        patient, _, first = await self._first(clinic_a)
+        body = {
+            "patient_id": patient["id"],
+            "products": {"order_material": [{"sku": "DEC_AD_001"}]},
+        }
+        headers = {"Idempotency-Key": "merge-1"}
+        merged = ok(await clinic_a.post(ORDERS, json=body, headers=headers), 200)
+        assert merged["id"] == first["id"]
+        async with db.writes_nothing():
+            again = await clinic_a.post(ORDERS, json=body, headers=headers)
+        assert ok(again, 200) == merged
+        assert await db.count(models.OrderLine) == 4
+        assert len(await outbox(db, "order.updated")) == 1
 
     async def test_force_new_always_creates(self, clinic_a: httpx.AsyncClient, db: Db) -> None:
         patient, products, first = await self._first(clinic_a)
