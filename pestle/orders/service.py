@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pestle import models
@@ -383,7 +384,7 @@ class OrderService:
         order = await self._new_order(session, principal, patient, body, address, erx_ids)
         order.shipping_carrier, order.shipping_service_level = carrier, level
         order.custom_shipping = custom
-        await repository.flush(order)
+        await _flush(session, body.external_id, order)
         await repository.flush(*self._lines(order, wanted))
         await repository.flush(
             models.OrderStatusChange(
@@ -463,7 +464,7 @@ class OrderService:
             dict.fromkeys([*order.electronic_prescription_ids, *erx_ids])
         )
         order.updated_at = utcnow()
-        await OrderRepository(session, order.customer_id).flush(*self._lines(order, wanted))
+        await _flush(session, body.external_id, *self._lines(order, wanted))
 
     def _lines(self, order: models.Order, wanted: list[LineRequest]) -> list[models.OrderLine]:
         return [
@@ -586,18 +587,19 @@ class OrderService:
             for field, value in body.address.model_dump().items():
                 setattr(order, field, value)
             order.address_id = new_id()
-            if update_patient:
-                # Through the patients' service, so that the change is announced as theirs.
-                await patient_service.update(
-                    session,
-                    principal,
-                    cipher,
-                    str(order.patient_id),
-                    PatientUpdate(address=body.address),
-                )
-        patient = await self.patient(session, order)
         order.updated_at = utcnow()
-        await session.flush()
+        # Before any query: one would flush the order without turning a clash into a 409.
+        await _flush(session, order.external_id)
+        if body.address is not None and update_patient:
+            # Through the patients' service, so that the change is announced as theirs.
+            await patient_service.update(
+                session,
+                principal,
+                cipher,
+                str(order.patient_id),
+                PatientUpdate(address=body.address),
+            )
+        patient = await self.patient(session, order)
         await events.emit(
             session, "order.updated", summary(order, patient, app_url), order.customer_id
         )
@@ -813,6 +815,17 @@ class OrderService:
 class NoProductsSent(Unprocessable):
     def __init__(self) -> None:
         super().__init__("Send at least one product line.")
+
+
+async def _flush(session: AsyncSession, external_id: str | None, *new: object) -> None:
+    """Flushes; a concurrent request that took the external_id between our check and our
+    write is the same conflict the check reports."""
+    try:
+        await OrderRepository(session, None).flush(*new)
+    except IntegrityError as error:
+        if external_id is not None and "external_id" in str(error.orig):
+            raise OrderExists(external_id) from None
+        raise
 
 
 def _route_hint(transition: statuses.Transition, role: str) -> str:

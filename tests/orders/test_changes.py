@@ -1,6 +1,7 @@
 """The customer's changes to an order: update, cancel, pause, unpause, request_cancellation,
 product lines, and the status history they leave."""
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -18,7 +19,7 @@ from tests.orders.customer_support import (
     order_url,
     refused,
 )
-from tests.orders.support import ADDRESS, create_order, make_patient, ok, outbox
+from tests.orders.support import ADDRESS, ORDERS, create_order, make_patient, ok, outbox
 
 CUSTOM = {
     "label_url": "https://example.com/label.pdf",
@@ -552,3 +553,59 @@ class TestStatusHistory:
         [row] = ok(await clinic_a.get(order_url(order, "status_history")))
         assert (row["status_code"], row["updated_at"]) == ("N01", order["created_at"])
         assert 0 <= row["duration"] <= 60
+
+
+class TestConcurrency:
+    """Requests that race each other: the loser gets the same answer as if it came second."""
+
+    async def test_concurrent_creates_with_one_external_id(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        patient = await make_patient(clinic_a)
+        products = await catalogue(clinic_a)
+        body = {"patient_id": patient["id"], "products": one_of_each(products), "external_id": "E"}
+        responses = await asyncio.gather(
+            *(clinic_a.post(ORDERS, json=body, params={"force_new": "true"}) for _ in range(4))
+        )
+        assert sorted(r.status_code for r in responses) == [201, 409, 409, 409], [
+            r.text for r in responses
+        ]
+        for response in responses:
+            if response.status_code == 409:
+                assert response.json()["error"] == "OrderExists"
+        assert await db.count(models.Order) == 1
+        assert await db.count(models.OrderLine) == 3
+
+    async def test_concurrent_updates_to_one_external_id(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        patient = await make_patient(clinic_a)
+        products = await catalogue(clinic_a)
+        body = {"patient_id": patient["id"], "products": one_of_each(products)}
+        orders = [await create_order(clinic_a, body, force_new="true") for _ in range(4)]
+        responses = await asyncio.gather(
+            *(clinic_a.put(order_url(o), json={"external_id": "E"}) for o in orders)
+        )
+        assert sorted(r.status_code for r in responses) == [200, 409, 409, 409], [
+            r.text for r in responses
+        ]
+        assert [o.external_id for o in await db.all(models.Order)].count("E") == 1
+
+    async def test_concurrent_cancellation_requests(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        order = await new_order(clinic_a)
+        await force_status(db, order, "P02")
+        url = order_url(order, "request_cancellation")
+        responses = await asyncio.gather(*(clinic_a.post(url) for _ in range(4)))
+        assert sorted(r.status_code for r in responses) == [200, 409, 409, 409]
+        assert len(await outbox(db, "order.updated")) == 1
+
+    async def test_concurrent_cancels(self, clinic_a: httpx.AsyncClient, db: Db) -> None:
+        order = await new_order(clinic_a)
+        responses = await asyncio.gather(
+            *(clinic_a.put(order_url(order, "cancel")) for _ in range(4))
+        )
+        assert sorted(r.status_code for r in responses) == [200, 409, 409, 409]
+        assert len(await outbox(db, "order.cancelled")) == 1
+        assert await db.count(models.OrderStatusChange) == 2
