@@ -1,6 +1,7 @@
 """Shipments over HTTP on both engines: split shipments, the `order.shipped` and
 `order.delivered` payloads, delivery of the whole order, and who sees what."""
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -126,6 +127,20 @@ class TestSplitShipments:
             (first["id"], "delivered"),
             (second["id"], "delivered"),
         ]
+
+    async def test_the_last_of_two_deliveries_at_once_delivers_the_order(
+        self,
+        clinic_a: httpx.AsyncClient,
+        technician: httpx.AsyncClient,
+        pharmacist: httpx.AsyncClient,
+        db: Db,
+    ) -> None:
+        order = await packed(clinic_a, technician, pharmacist)
+        first = await ship(technician, order)
+        second = await ship(technician, order, **UPS)
+        await asyncio.gather(deliver(technician, order, first), deliver(pharmacist, order, second))
+        assert await status_of(clinic_a, order) == "S03"
+        assert len(await outbox(db, "order.delivered")) == 2
 
     async def test_no_shipment_once_delivered(
         self,

@@ -1,6 +1,7 @@
 """Data verification (P02 -> P03) over HTTP on both engines: usable prescriptions, one fill per
 line, and the clinical check of the patient's risk factors."""
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -168,6 +169,24 @@ class TestFills:
         assert (await prescription(db, ready.erx)).fills_used == 1
         [verified] = [row for row in await history(db, ready.order) if row.status_code == "P03"][:1]
         assert fill.user_id == verified.user_id
+
+    async def test_two_verifications_at_once_use_one_fill(
+        self,
+        clinic_a: httpx.AsyncClient,
+        technician: httpx.AsyncClient,
+        pharmacist: httpx.AsyncClient,
+        db: Db,
+    ) -> None:
+        ready = await ready_order(clinic_a)
+        await advance(Staff(technician, pharmacist), ready.order, "P02")
+        url = f"{ORDERS}/{ready.order['id']}/transitions"
+        responses = await asyncio.gather(
+            pharmacist.post(url, json={"to": "P03"}), pharmacist.post(url, json={"to": "P03"})
+        )
+        assert sorted(r.status_code for r in responses) == [200, 409]
+        assert await db.count(models.PrescriptionFill) == 1
+        assert (await prescription(db, ready.erx)).fills_used == 1
+        assert [row.status_code for row in await history(db, ready.order)].count("P03") == 1
 
     async def test_a_line_that_holds_a_fill_takes_no_other(
         self,
