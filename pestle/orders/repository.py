@@ -115,25 +115,20 @@ class OrderRepository(TenantRepository[models.Order]):
             return None
         return await self.reread(order_id)
 
-    async def claim_cancellation_request(
-        self, order_id: uuid.UUID, comments: str | None, now: datetime
-    ) -> models.Order | None:
-        """Sets the cancellation request unless one is already set: only one can win."""
+    async def locked(self, order_id: uuid.UUID) -> models.Order:
+        """The order as last committed, once this transaction holds its row: a concurrent
+        change of it waits for this transaction, and one already under way is waited for and
+        then seen. A no-op UPDATE takes that lock on both engines (SQLite has no FOR UPDATE)."""
         order = models.Order
-        statement = (
+        await self.session.execute(
             update(order)
-            .where(order.id == order_id, order.cancellation_requested.is_(False))
-            .values(
-                cancellation_requested=True,
-                cancellation_comments=comments,
-                cancellation_requested_at=now,
-                updated_at=now,
-            )
-            .returning(order.id)
+            .where(order.id == order_id)
+            .values(status_code=order.status_code)
+            .execution_options(synchronize_session=False)
         )
-        if await self.session.scalar(statement) is None:
-            return None
-        return await self.reread(order_id)
+        found = await self.reread(order_id)
+        assert found is not None  # orders are never deleted
+        return found
 
     async def reread(self, order_id: uuid.UUID) -> models.Order | None:
         order = models.Order

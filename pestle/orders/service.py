@@ -373,8 +373,14 @@ class OrderService:
             raise AddressRequired()
         custom = body.custom_shipping.model_dump() if body.custom_shipping is not None else None
         if not force_new:
-            for order in await repository.mergeable(customer_id, patient.id):
-                if _mergeable(order, address, body.external_id, carrier, level, custom):
+            for candidate in await repository.mergeable(customer_id, patient.id):
+                if not _mergeable(candidate, address, body.external_id, carrier, level, custom):
+                    continue
+                order = await repository.locked(candidate.id)
+                # Again under the lock: a pause or an update may have come first.
+                if order.status_code == "N01" and _mergeable(
+                    order, address, body.external_id, carrier, level, custom
+                ):
                     await self._merge(session, order, body, wanted, erx_ids, carrier, level, custom)
                     await self.link_prescriptions(session, order)
                     await events.emit(
@@ -563,7 +569,7 @@ class OrderService:
         *,
         update_patient: bool = False,
     ) -> models.Order:
-        order = await self.get(session, principal, ref)
+        order = await self._locked(session, principal, ref)
         changes = body.model_dump(exclude_unset=True)
         shipping_fields = {"address", "shipping", "custom_shipping"} & changes.keys()
         if shipping_fields and order.status_code not in statuses.SHIPPING_EDITABLE:
@@ -631,21 +637,15 @@ class OrderService:
         body: schemas.CancellationRequest,
         app_url: str,
     ) -> models.Order:
-        order = await self.get(session, principal, ref)
+        order = await self._locked(session, principal, ref)
         if order.cancellation_requested:
             raise CancellationAlreadyRequested()
         if order.status_code not in statuses.IN_PROCESS:
             raise CancellationNotRequestable(order.status_code)
-        claimed = await OrderRepository(session, order.customer_id).claim_cancellation_request(
-            order.id, body.comments, utcnow()
-        )
-        if claimed is None:
-            raise CancellationAlreadyRequested()
-        patient = await self.patient(session, claimed)
-        await events.emit(
-            session, "order.updated", summary(claimed, patient, app_url), claimed.customer_id
-        )
-        return claimed
+        order.cancellation_requested = True
+        order.cancellation_comments = body.comments
+        order.cancellation_requested_at = utcnow()
+        return await self._touched(session, order, app_url)
 
     async def add_products(
         self,
@@ -702,10 +702,16 @@ class OrderService:
     async def _editable(
         self, session: AsyncSession, principal: Principal, ref: str
     ) -> models.Order:
-        order = await self.get(session, principal, ref)
+        order = await self._locked(session, principal, ref)
         if order.status_code not in statuses.EDITABLE:
             raise ProductsLocked(order.status_code)
         return order
+
+    async def _locked(self, session: AsyncSession, principal: Principal, ref: str) -> models.Order:
+        """The order ``ref`` names, held for this request's change: its status is checked
+        after the lock, so that a status move cannot slip between check and write."""
+        order = await self.get(session, principal, ref)
+        return await OrderRepository(session, order.customer_id).locked(order.id)
 
     async def _line(
         self,

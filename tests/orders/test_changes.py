@@ -2,11 +2,13 @@
 product lines, and the status history they leave."""
 
 import asyncio
+import uuid
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
 from pestle import models
 from pestle.kit.time import utcnow
@@ -609,3 +611,76 @@ class TestConcurrency:
         assert sorted(r.status_code for r in responses) == [200, 409, 409, 409]
         assert len(await outbox(db, "order.cancelled")) == 1
         assert await db.count(models.OrderStatusChange) == 2
+
+    async def _while_moved(
+        self, db: Db, order: dict[str, Any], code: str, request: Any
+    ) -> httpx.Response:
+        """Sends ``request`` while another transaction holds ``order`` moved to ``code`` but
+        not yet committed; answers the response once that transaction has committed."""
+        async with db.database.transaction() as session:
+            await session.execute(
+                update(models.Order)
+                .where(models.Order.id == uuid.UUID(order["id"]))
+                .values(status_code=code)
+            )
+            task = asyncio.create_task(request)
+            await asyncio.sleep(0.5)
+            assert not task.done(), task.result().text
+        return await task
+
+    async def test_products_added_while_the_order_is_being_cancelled(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        order = await new_order(clinic_a)
+        request = clinic_a.post(
+            order_url(order, "products"), json={"order_material": [{"sku": "DEC_AD_001"}]}
+        )
+        response = await self._while_moved(db, order, "X01", request)
+        await refused(response, 409, "ProductsLocked")
+        assert await db.count(models.OrderLine) == 3
+
+    async def test_quantity_changed_while_the_pharmacy_takes_the_order(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        order = await new_order(clinic_a)
+        line = order["products"]["non_prescription"][0]
+        url = order_url(order, "products", "non_prescription", line["id"])
+        response = await self._while_moved(
+            db, order, "P01", clinic_a.patch(url, json={"quantity": 9})
+        )
+        await refused(response, 409, "ProductsLocked")
+        assert [line.quantity for line in await db.all(models.OrderLine)] == [1, 1, 1]
+
+    async def test_address_changed_while_the_order_is_packed(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        order = await new_order(clinic_a)
+        request = clinic_a.put(order_url(order), json={"address": ADDRESS})
+        response = await self._while_moved(db, order, "S01", request)
+        await refused(response, 409, "ShippingLocked")
+        [stored] = await db.all(models.Order)
+        assert stored.address_1 == order["address"]["address_1"]
+
+    async def test_cancellation_requested_while_the_order_ships(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        order = await new_order(clinic_a)
+        await force_status(db, order, "S01")
+        request = clinic_a.post(order_url(order, "request_cancellation"))
+        response = await self._while_moved(db, order, "S02", request)
+        await refused(response, 409, "CancellationNotRequestable")
+        [stored] = await db.all(models.Order)
+        assert stored.cancellation_requested is False
+
+    async def test_merge_while_the_open_order_is_paused(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        order = await new_order(clinic_a)
+        body = {
+            "patient_id": order["patient"]["id"],
+            "products": {"order_material": [{"sku": "DEC_AD_001"}]},
+        }
+        response = await self._while_moved(db, order, "H01", clinic_a.post(ORDERS, json=body))
+        second = ok(response, 201)
+        assert second["id"] != order["id"]
+        assert await db.count(models.OrderLine, order_id=uuid.UUID(order["id"])) == 3
