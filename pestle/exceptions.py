@@ -102,6 +102,12 @@ def error_response(*errors: type[PestleError]) -> dict[str, Any]:
     return {"model": ErrorBody, "description": names}
 
 
+def invalid_response(*errors: type[PestleError]) -> dict[str, Any]:
+    """An OpenAPI 422 entry: the request's own field errors (list form) or these rules."""
+    entry = error_response(*errors)
+    return {**entry, "description": f"ValidationError, {entry['description']}"}
+
+
 def error_json(
     status_code: int,
     error: str,

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from pestle.auth.dependencies import AnyUser
 from pestle.db import SessionDep
-from pestle.exceptions import Responses, UnknownReference, error_response
+from pestle.exceptions import Responses, UnknownReference, error_response, invalid_response
 from pestle.kit.crypto import Cipher
 from pestle.kit.links import AppUrl
 from pestle.kit.pagination import PAGINATION_HEADERS, PageParams, serve_page
@@ -98,7 +98,7 @@ async def shipping_options(principal: AnyUser) -> schemas.ShippingOptions:
 @router.get(
     "",
     response_model=list[schemas.Order],
-    responses={200: {"headers": PAGINATION_HEADERS}, 422: error_response(UnknownOrderStatus)},
+    responses={200: {"headers": PAGINATION_HEADERS}, 422: invalid_response(UnknownOrderStatus)},
 )
 async def list_orders(
     request: Request,
@@ -137,7 +137,7 @@ async def list_orders(
         403: error_response(OrdersBelongToCustomers),
         404: error_response(PatientIdNotFound),
         409: error_response(OrderExists, PatientExists),
-        422: error_response(
+        422: invalid_response(
             UnknownReference,
             InactiveProduct,
             AddressRequired,
@@ -175,7 +175,7 @@ async def get_order(order_id: OrderRef, session: SessionDep, principal: AnyUser)
     responses={
         **_FOUND,
         409: error_response(ShippingLocked, OrderExists, AmbiguousOrderRef),
-        422: error_response(*_SHIPPING_ERRORS),
+        422: invalid_response(*_SHIPPING_ERRORS),
     },
 )
 async def update_order(
@@ -265,7 +265,7 @@ async def status_history(
     responses={
         **_FOUND,
         409: error_response(ProductsLocked, AmbiguousOrderRef),
-        422: error_response(UnknownReference, InactiveProduct, NoProductsSent),
+        422: invalid_response(UnknownReference, InactiveProduct, NoProductsSent),
     },
 )
 async def add_products(

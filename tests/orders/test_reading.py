@@ -309,3 +309,36 @@ class TestCatalogues:
     async def test_need_a_login(self, anon: httpx.AsyncClient) -> None:
         for path in ("statuses", "shipping_options"):
             await refused(await anon.get(f"{ORDERS}/{path}"), 401, "MissingCredentials")
+
+
+class TestOpenApi:
+    async def test_error_responses_are_declared(self, anon: httpx.AsyncClient) -> None:
+        paths = ok(await anon.get("/openapi.json"))["paths"]
+        order = "/api/v1/orders/{order_id}"
+        line = f"{order}/products/{{product_type}}/{{product_id}}"
+        declared = {
+            ("get", "/api/v1/orders"): {"200", "422"},
+            ("post", "/api/v1/orders"): {"200", "201", "403", "404", "409", "422"},
+            ("get", order): {"200", "404", "409", "422"},
+            ("put", order): {"200", "404", "409", "422"},
+            ("put", f"{order}/cancel"): {"200", "403", "404", "409", "422"},
+            ("put", f"{order}/pause"): {"200", "403", "404", "409", "422"},
+            ("put", f"{order}/unpause"): {"200", "403", "404", "409", "422"},
+            ("post", f"{order}/request_cancellation"): {"200", "404", "409", "422"},
+            ("get", f"{order}/status_history"): {"200", "404", "409", "422"},
+            ("post", f"{order}/products"): {"200", "404", "409", "422"},
+            ("patch", line): {"200", "400", "404", "409", "422"},
+            ("delete", line): {"200", "400", "404", "409", "422"},
+            ("get", "/api/v1/patients/{patient_id}/orders"): {"200", "404", "409", "422"},
+        }
+        for (method, path), statuses in declared.items():
+            assert set(paths[path][method]["responses"]) == statuses, (method, path)
+        create = paths["/api/v1/orders"]["post"]["responses"]
+        assert create["422"]["description"] == (
+            "ValidationError, UnknownReference, InactiveProduct, AddressRequired, "
+            "MinorNeedsGuardian, UnknownCarrier, UnknownServiceLevel, CarrierServiceMismatch, "
+            "ShippingChoiceEmpty"
+        )
+        assert create["409"]["description"] == "OrderExists, PatientExists"
+        listing = paths["/api/v1/orders"]["get"]["responses"]["200"]
+        assert set(listing["headers"]) == {"X-Total-Count", "Link"}
