@@ -18,6 +18,7 @@ from pestle.orders.service import (
     AmbiguousOrderRef,
     CancellationAlreadyRequested,
     CancellationNotRequestable,
+    ErxOfAnotherPatient,
     InactiveProduct,
     InvalidTransition,
     LastLine,
@@ -139,6 +140,7 @@ async def list_orders(
         409: error_response(OrderExists, PatientExists),
         422: invalid_response(
             UnknownReference,
+            ErxOfAnotherPatient,
             InactiveProduct,
             AddressRequired,
             MinorNeedsGuardian,

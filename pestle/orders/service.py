@@ -74,6 +74,11 @@ class InactiveProduct(Unprocessable):
         super().__init__(f"{field}: product {product.id} ({product.name}) is not active.")
 
 
+class ErxOfAnotherPatient(Unprocessable):
+    def __init__(self, field: str, erx_id: uuid.UUID) -> None:
+        super().__init__(f"{field}: e-prescription {erx_id} is for another patient.")
+
+
 class AddressRequired(Unprocessable):
     def __init__(self) -> None:
         super().__init__("address: the patient has no address on file; send the ship-to address.")
@@ -354,7 +359,7 @@ class OrderService:
         customer_id = principal.customer_id
         if customer_id is None:
             raise OrdersBelongToCustomers()
-        # Everything that can refuse the request is checked before the first write.
+        # Everything that can refuse the request is checked before the order is written.
         wanted = await self._line_requests(session, customer_id, body.products, "products")
         carrier, level = (
             shipping.resolve("shipping", body.shipping.carrier, body.shipping.service_level)
@@ -366,8 +371,10 @@ class OrderService:
             customer_id, body.external_id
         ):
             raise OrderExists(body.external_id)
-        erx_ids = await self._checked_erx_ids(session, principal, body.electronic_prescription_ids)
         patient = await self._patient(session, principal, cipher, body)
+        erx_ids = await self._checked_erx_ids(
+            session, principal, patient, body.electronic_prescription_ids
+        )
         address = body.address.model_dump() if body.address is not None else _address_of(patient)
         if address["address_1"] is None:
             raise AddressRequired()
@@ -512,15 +519,23 @@ class OrderService:
         return wanted
 
     async def _checked_erx_ids(
-        self, session: AsyncSession, principal: Principal, erx_ids: list[uuid.UUID]
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        patient: models.Patient,
+        erx_ids: list[uuid.UUID],
     ) -> list[str]:
         for index, erx_id in enumerate(erx_ids):
+            field = f"electronic_prescription_ids[{index}]"
             try:
-                await prescription_service.electronic_prescription(session, principal, str(erx_id))
+                erx = await prescription_service.electronic_prescription(
+                    session, principal, str(erx_id)
+                )
             except ElectronicPrescriptionNotFound:
-                raise UnknownReference(
-                    f"electronic_prescription_ids[{index}]", str(erx_id)
-                ) from None
+                raise UnknownReference(field, str(erx_id)) from None
+            # An eRx not yet matched to a patient may still be this one's.
+            if erx.patient_id is not None and erx.patient_id != patient.id:
+                raise ErxOfAnotherPatient(field, erx_id)
         return list(dict.fromkeys(str(erx_id) for erx_id in erx_ids))
 
     async def link_prescriptions(

@@ -28,7 +28,7 @@ from tests.orders.support import (
     prescribe,
     staff,
 )
-from tests.prescriptions.test_json import PATIENT
+from tests.prescriptions.test_json import PATIENT, make_prescriber
 
 PATIENT_ADDRESS = {**PATIENT["address"], "address_2": None, "country": "US"}
 
@@ -503,6 +503,29 @@ class TestPrescriptions:
         ]
         assert order["prescription_count"] == 1
 
+    async def test_soonest_expiry_first_unless_an_erx_is_named(
+        self, clinic_a: httpx.AsyncClient
+    ) -> None:
+        patient = await make_patient(clinic_a)
+        products = await catalogue(clinic_a)
+        rx = products["prescription"]
+        prescriber = await make_prescriber(clinic_a)
+        later = await prescribe(clinic_a, patient, rx, prescriber, expires_at="2099-06-01T00:00:00")
+        sooner = await prescribe(
+            clinic_a, patient, rx, prescriber, expires_at="2098-06-01T00:00:00"
+        )
+        first = await create_order(clinic_a, order_body(patient, rx))
+        assert (
+            first["products"]["prescription"][0]["prescription_id"]
+            == (sooner["prescriptions"][0]["id"])
+        )
+        body = order_body(patient, rx, electronic_prescription_ids=[later["id"]])
+        named = await create_order(clinic_a, body, force_new="true")
+        assert (
+            named["products"]["prescription"][0]["prescription_id"]
+            == (later["prescriptions"][0]["id"])
+        )
+
     async def test_electronic_prescription_ids_any_case(self, clinic_a: httpx.AsyncClient) -> None:
         patient = await make_patient(clinic_a)
         products = await catalogue(clinic_a)
@@ -513,6 +536,30 @@ class TestPrescriptions:
         order = await create_order(clinic_a, body)
         assert order["electronic_prescription_ids"] == [erx["id"]]
         assert order["prescription_count"] == 1
+
+    async def test_electronic_prescription_of_another_patient(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        patient = await make_patient(clinic_a)
+        other = await make_patient(clinic_a, external_id="OTHER", first_name="Grace")
+        products = await catalogue(clinic_a)
+        theirs = await prescribe(clinic_a, other, products["prescription"])
+        body = order_body(
+            patient, products["prescription"], electronic_prescription_ids=[theirs["id"]]
+        )
+        async with db.writes_nothing():
+            await refused(
+                await clinic_a.post(ORDERS, json=body),
+                422,
+                "ErxOfAnotherPatient",
+                f"electronic_prescription_ids[0]: e-prescription {theirs['id']} "
+                "is for another patient.",
+            )
+        # An inline new patient cannot be the patient of an existing eRx either.
+        del body["patient_id"]
+        body["patient"] = {**PATIENT, "external_id": "NEW"}
+        async with db.writes_nothing():
+            await refused(await clinic_a.post(ORDERS, json=body), 422, "ErxOfAnotherPatient")
 
     async def test_unknown_electronic_prescription_id(
         self, clinic_a: httpx.AsyncClient, clinic_b: httpx.AsyncClient, db: Db

@@ -335,9 +335,9 @@ class TestOpenApi:
             assert set(paths[path][method]["responses"]) == statuses, (method, path)
         create = paths["/api/v1/orders"]["post"]["responses"]
         assert create["422"]["description"] == (
-            "ValidationError, UnknownReference, InactiveProduct, AddressRequired, "
-            "MinorNeedsGuardian, UnknownCarrier, UnknownServiceLevel, CarrierServiceMismatch, "
-            "ShippingChoiceEmpty"
+            "ValidationError, UnknownReference, ErxOfAnotherPatient, InactiveProduct, "
+            "AddressRequired, MinorNeedsGuardian, UnknownCarrier, UnknownServiceLevel, "
+            "CarrierServiceMismatch, ShippingChoiceEmpty"
         )
         assert create["409"]["description"] == "OrderExists, PatientExists"
         listing = paths["/api/v1/orders"]["get"]["responses"]["200"]
