@@ -9,6 +9,8 @@ Decisions where the contract is silent:
 - A prescription line is linked to the patient's soonest-expiring usable prescription for the
   product (preferring those of the eRx ids sent); its fill is used at data verification.
 - The last line of an order cannot be removed: cancel the order instead.
+- An eRx named in `electronic_prescription_ids` must be the order's patient's, or not yet
+  matched to any patient.
 """
 
 import uuid
