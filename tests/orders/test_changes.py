@@ -158,6 +158,34 @@ class TestUpdate:
             == "EXT-1"
         )
 
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"status_code": "S03"},
+            {"address": {**ADDRESS, "state": "ZZ"}},
+            {"address": {"city": "Boston"}},
+            {"custom_shipping": {"carrier": "UPS"}},
+            {"external_id": ""},
+        ],
+    )
+    async def test_invalid_body_writes_nothing(
+        self, clinic_a: httpx.AsyncClient, db: Db, body: dict[str, Any]
+    ) -> None:
+        order = await new_order(clinic_a)
+        async with db.writes_nothing():
+            await refused(await clinic_a.put(order_url(order), json=body), 422, "ValidationError")
+        assert ok(await clinic_a.get(order_url(order))) == order
+
+    async def test_update_patient_without_an_address_changes_no_patient(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        order = await new_order(clinic_a)
+        response = await clinic_a.put(
+            order_url(order), json={"external_id": "X"}, params={"update_patient": "true"}
+        )
+        assert ok(response)["external_id"] == "X"
+        assert await outbox(db, "patient.updated") == []
+
     async def test_bad_shipping_writes_nothing(self, clinic_a: httpx.AsyncClient, db: Db) -> None:
         order = await new_order(clinic_a)
         body = {
@@ -294,6 +322,21 @@ class TestRequestCancellation:
                 "A cancellation was already requested for this order.",
             )
         assert len(await outbox(db, "order.updated")) == 1
+
+    @pytest.mark.parametrize(
+        "body", [{"comments": ""}, {"comments": "x" * 2001}, {"reason": "changed mind"}]
+    )
+    async def test_invalid_body(
+        self, clinic_a: httpx.AsyncClient, db: Db, body: dict[str, Any]
+    ) -> None:
+        order = await new_order(clinic_a)
+        await force_status(db, order, "P02")
+        async with db.writes_nothing():
+            await refused(
+                await clinic_a.post(order_url(order, "request_cancellation"), json=body),
+                422,
+                "ValidationError",
+            )
 
     async def test_without_a_body(self, clinic_a: httpx.AsyncClient, db: Db) -> None:
         order = await new_order(clinic_a)
