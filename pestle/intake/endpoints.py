@@ -4,14 +4,29 @@ from fastapi import APIRouter, Body, Query, Request
 
 from pestle.auth.dependencies import AnyUser
 from pestle.db import SessionDep
-from pestle.exceptions import UnknownReference, error_response
+from pestle.exceptions import UnknownReference, error_response, invalid_response
 from pestle.intake import schemas
 from pestle.intake.service import CompositeBelongsToCustomers, intake_service
 from pestle.kit.crypto import Cipher
 from pestle.kit.links import AppUrl
-from pestle.orders.service import AddressRequired, InactiveProduct, OrderExists
+from pestle.orders import shipping
+from pestle.orders.service import (
+    AddressRequired,
+    ErxOfAnotherPatient,
+    InactiveProduct,
+    OrderExists,
+    PatientIdNotFound,
+)
 from pestle.patients.service import MinorNeedsGuardian, PatientExists
+from pestle.prescribers.service import DeaNameMismatch, PrescriberExists, QualificationExists
 from pestle.prescriptions.service import ExpiresBeforeWritten
+
+SHIPPING_ERRORS = (
+    shipping.UnknownCarrier,
+    shipping.UnknownServiceLevel,
+    shipping.CarrierServiceMismatch,
+    shipping.ShippingChoiceEmpty,
+)
 
 router = APIRouter(tags=["Prescriptions"])
 
@@ -24,13 +39,17 @@ router = APIRouter(tags=["Prescriptions"])
     response_model_exclude_none=True,
     responses={
         403: error_response(CompositeBelongsToCustomers),
-        409: error_response(PatientExists, OrderExists),
-        422: error_response(
+        404: error_response(PatientIdNotFound),
+        409: error_response(PatientExists, PrescriberExists, QualificationExists, OrderExists),
+        422: invalid_response(
             UnknownReference,
+            MinorNeedsGuardian,
+            DeaNameMismatch,
             ExpiresBeforeWritten,
             InactiveProduct,
             AddressRequired,
-            MinorNeedsGuardian,
+            ErxOfAnotherPatient,
+            *SHIPPING_ERRORS,
         ),
     },
 )

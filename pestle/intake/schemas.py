@@ -108,7 +108,9 @@ class CompositeCreate(BaseModel):
     ``patient``, and without ``prescriber`` the top-level ``prescriber``; an ``order`` without
     ``patient_id`` or ``patient`` uses the top-level ``patient`` (so one of them is required).
     A part that names its own patient or prescriber uses that one. New data in the top-level
-    ``patient`` or ``prescriber`` creates it once, however many parts use it."""
+    ``patient`` or ``prescriber`` creates it once, however many parts use it. The order is
+    linked to the eRx, so the two must be for the same patient (else 422
+    ErxOfAnotherPatient)."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"example": _ALL_NEW})
 

@@ -319,3 +319,35 @@ async def test_another_customers_rows_are_unknown(
             response = await clinic_b.post(COMPOSITE, json=body)
         assert response.status_code == status, response.text
         assert response.json()["detail"] == message.format(value)
+
+
+async def test_an_order_and_an_erx_of_different_patients_are_refused(
+    clinic_a: httpx.AsyncClient, db: Db
+) -> None:
+    product = await make_product(clinic_a)
+    other = await make_patient(clinic_a, external_id="OTHER", email="other@example.com")
+    body = {
+        "patient": PATIENT,
+        "prescriber": PRESCRIBER,
+        "electronic_prescription": erx_part(product, patient={"id": other["id"]}),
+        "order": order_part(product),
+    }
+    async with db.writes_nothing():
+        response = await clinic_a.post(COMPOSITE, json=body)
+    assert response.status_code == 422
+    body = response.json()
+    assert body["error"] == "ErxOfAnotherPatient"
+    assert body["detail"].startswith("order.electronic_prescription_ids[0]: e-prescription ")
+
+
+async def test_the_schema_declares_the_errors_and_the_examples(
+    anon: httpx.AsyncClient,
+) -> None:
+    operation = ok(await anon.get("/openapi.json"))["paths"][COMPOSITE]["post"]
+    assert set(operation["responses"]) == {"201", "403", "404", "409", "422"}
+    assert operation["responses"]["422"]["description"].startswith(
+        "ValidationError, UnknownReference, "
+    )
+    examples = operation["requestBody"]["content"]["application/json"]["examples"]
+    assert set(examples) == {"all_new", "references", "own_parts"}
+    assert [parameter["name"] for parameter in operation["parameters"]] == ["force_new"]
