@@ -235,17 +235,19 @@ class TestVerify:
         token = forged({"sub": str(user.id), "exp": utcnow() - timedelta(seconds=1)})
         assert_unauthorized(await anon.get("/api/v1/auth/verify", headers=bearer(token)), EXPIRED)
 
+    # Forged when the test runs, not when it is collected: they would expire in a long suite.
     @pytest.mark.parametrize(
-        "token",
+        "make_token",
         [
-            "not-a-jwt",
-            forged({"sub": "00000000-0000-7000-8000-000000000000"}, key="another-key-" * 4),
-            forged({"sub": "not-a-uuid"}),
-            forged({"sub": "00000000-0000-7000-8000-000000000000", "iss": "someone-else"}),
+            lambda: "not-a-jwt",
+            lambda: forged({"sub": "00000000-0000-7000-8000-000000000000"}, key="another-key-" * 4),
+            lambda: forged({"sub": "not-a-uuid"}),
+            lambda: forged({"sub": "00000000-0000-7000-8000-000000000000", "iss": "someone-else"}),
         ],
         ids=["garbage", "wrong-key", "bad-subject", "wrong-issuer"],
     )
-    async def test_invalid_token(self, anon, token):
+    async def test_invalid_token(self, anon, make_token):
+        token = make_token()
         assert_unauthorized(
             await anon.get("/api/v1/auth/verify", headers=bearer(token)),
             {"detail": "The bearer token is not valid.", "error": "InvalidToken"},
