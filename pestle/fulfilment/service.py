@@ -334,15 +334,6 @@ class FulfilmentService:
     ) -> None:
         """Every prescription line without a fill linked to a usable prescription, or a
         refusal naming each line that has none and why."""
-        product_ids = {line.product_id for line in lines}
-        known = await prescription_service.for_patient(
-            session, order.customer_id, order.patient_id, product_ids
-        )
-        usable = {p.id for p in known if p.current_status == "active"}
-        for line in lines:
-            if line.prescription_fill_id is None and line.prescription_id not in usable:
-                # Linked when the order came in, unusable since: free the line to link again.
-                line.prescription_id = None
         candidates = await order_service.link_prescriptions(session, order)
         taken = {line.prescription_id for line in lines if line.prescription_id is not None}
         problems = []

@@ -115,9 +115,13 @@ class Prescription(OwnedByCustomer, HasTimestamps, Base):
     @property
     def current_status(self) -> str:
         """The stored status, unless time or use has since ended the prescription."""
+        return self.status_at(utcnow())
+
+    def status_at(self, now: datetime) -> str:
+        """The status at ``now``: the stored one unless time or use ended the prescription."""
         if self.status == "cancelled":
             return self.status
-        if self.expires_at <= utcnow():
+        if self.expires_at <= now:
             return "expired"
         if self.fills_remaining == 0:
             return "exhausted"

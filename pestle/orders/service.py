@@ -16,6 +16,7 @@ Decisions where the contract is silent:
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -541,10 +542,11 @@ class OrderService:
         return list(dict.fromkeys(str(erx_id) for erx_id in erx_ids))
 
     async def link_prescriptions(
-        self, session: AsyncSession, order: models.Order
+        self, session: AsyncSession, order: models.Order, now: datetime | None = None
     ) -> list[models.Prescription]:
-        """Links each unlinked prescription line to a usable prescription of the patient for
-        its product; returns every prescription considered (the stuck scan reads them)."""
+        """Links each prescription line that has used no fill to a usable prescription of the
+        patient for its product (relinking lines whose prescription has since ended or gone
+        on hold); returns every prescription considered (the stuck scan reads them)."""
         repository = OrderRepository(session, order.customer_id)
         lines = [
             line
@@ -555,6 +557,11 @@ class OrderService:
             session, order.customer_id, order.patient_id, {line.product_id for line in lines}
         )
         hinted = set(order.electronic_prescription_ids)
+        now = now or utcnow()
+        active = {p.id for p in candidates if p.status_at(now) == "active"}
+        for line in lines:
+            if line.prescription_fill_id is None and line.prescription_id not in active:
+                line.prescription_id = None
         taken = {line.prescription_id for line in lines if line.prescription_id is not None}
         for line in lines:
             if line.prescription_id is not None:
@@ -563,7 +570,7 @@ class OrderService:
                 p
                 for p in candidates
                 if p.prescription_product_id == line.product_id
-                and p.current_status == "active"
+                and p.id in active
                 and p.id not in taken
             ]
             usable.sort(key=lambda p: str(p.electronic_prescription_id) not in hinted)

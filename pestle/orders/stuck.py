@@ -112,17 +112,6 @@ class StuckRepository:
         return await OrderRepository(self.session, None).reread(order.id)
 
 
-def prescription_state(prescription: models.Prescription, now: datetime) -> str:
-    """The prescription's status at ``now`` (the stored one unless time or use ended it)."""
-    if prescription.status == "cancelled":
-        return "cancelled"
-    if as_utc(prescription.expires_at) <= now:
-        return "expired"
-    if prescription.fills_remaining == 0:
-        return "exhausted"
-    return prescription.status
-
-
 def _too_early(
     prescription: models.Prescription, last_fill: datetime | None, now: datetime
 ) -> datetime | None:
@@ -149,7 +138,7 @@ def classify_line(
         if now - as_utc(order_created_at) >= MISSING_AFTER:
             return Stuck("missing_prescription", f"{product}: no prescription received.")
         return None
-    states = {p.id: prescription_state(p, now) for p in considered}
+    states = {p.id: p.status_at(now) for p in considered}
     usable = [p for p in considered if states[p.id] == "active"]
     if not usable:
         unclear = [p for p in considered if states[p.id] in _UNCLEAR]
@@ -192,7 +181,7 @@ def _order_reason(found: list[Stuck], now: datetime) -> Stuck | None:
 
 async def classify(session: AsyncSession, order: models.Order, now: datetime) -> Stuck | None:
     """Why ``order`` cannot go on, if it cannot; links its lines first."""
-    candidates = await order_service.link_prescriptions(session, order)
+    candidates = await order_service.link_prescriptions(session, order, now)
     lines = [
         line
         for line in (await OrderRepository(session, None).lines([order.id]))[order.id]

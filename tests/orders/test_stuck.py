@@ -213,6 +213,26 @@ class TestReasons:
             got["products"]["prescription"][0]["prescription_id"] == (erx["prescriptions"][0]["id"])
         )
 
+    async def test_a_line_whose_prescription_ended_is_relinked_to_another(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        patient = await make_patient(clinic_a)
+        product = await make_product(clinic_a)
+        prescriber = await make_prescriber(clinic_a)
+        soon = (utcnow() + timedelta(days=2)).strftime("%Y-%m-%dT00:00:00")
+        first = await prescribe(clinic_a, patient, product, prescriber, expires_at=soon)
+        order = await create_order(clinic_a, order_body(patient, product))
+        assert (
+            order["products"]["prescription"][0]["prescription_id"]
+            == (first["prescriptions"][0]["id"])
+        )
+        second = await prescribe(clinic_a, patient, product, prescriber)
+
+        # Three days on, the linked prescription has expired; the line takes the other one.
+        assert await scan(db, utcnow() + timedelta(days=3)) == ScanCounts()
+        [line] = await db.all(models.OrderLine, order_id=uuid.UUID(order["id"]))
+        assert str(line.prescription_id) == second["prescriptions"][0]["id"]
+
     async def test_first_reason_wins(self, clinic_a: httpx.AsyncClient, db: Db) -> None:
         patient = await make_patient(clinic_a)
         missing = await make_product(clinic_a, name="Missing cream", product_code="MISS")
