@@ -97,6 +97,7 @@ class IntakeService:
                 erx = await prescription_service.submit_json(
                     session, principal, cipher, erx_body, _erx_document(raw_body)
                 )
+                await order_service.prescriptions_arrived(session, principal, erx)
             result.electronic_prescription = self._result(result, erx, None, None)
         if body.order is not None:
             order_body = self._order_body(body.order, written, erx)

@@ -84,6 +84,22 @@ class OrderRepository(TenantRepository[models.Order]):
         )
         return list(await self.session.scalars(statement))
 
+    async def awaiting_prescriptions(
+        self, customer_id: uuid.UUID, patient_id: uuid.UUID
+    ) -> list[models.Order]:
+        """The patient's orders whose lines have not used a fill yet (before P03)."""
+        order = models.Order
+        statement = (
+            select(order)
+            .where(
+                order.customer_id == customer_id,
+                order.patient_id == patient_id,
+                order.status_code.in_(("N01", "H01", "P01", "P02")),
+            )
+            .order_by(order.id)
+        )
+        return list(await self.session.scalars(statement))
+
     async def external_id_taken(
         self, customer_id: uuid.UUID, external_id: str, other_than: uuid.UUID | None = None
     ) -> bool:

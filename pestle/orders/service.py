@@ -82,6 +82,11 @@ class ErxOfAnotherPatient(Unprocessable):
         super().__init__(f"{field}: e-prescription {erx_id} is for another patient.")
 
 
+class OrderOfAnotherPatient(Unprocessable):
+    def __init__(self, field: str, ref: str) -> None:
+        super().__init__(f"{field}: order {ref} is for another patient.")
+
+
 class AddressRequired(Unprocessable):
     def __init__(self) -> None:
         super().__init__("address: the patient has no address on file; send the ship-to address.")
@@ -579,6 +584,42 @@ class OrderService:
                 taken.add(usable[0].id)
         await session.flush()
         return candidates
+
+    async def prescriptions_arrived(
+        self, session: AsyncSession, principal: Principal, erx: models.ElectronicPrescription
+    ) -> None:
+        """A new eRx: the order it names (`order`: id or order number) lists it, and the
+        patient's orders that have not used a fill yet link its prescriptions to their lines,
+        so `prescription_count` shows them at once."""
+        if erx.order_ref_id is not None or erx.order_number is not None:
+            named = await self._named_by_erx(session, principal, erx)
+            named.electronic_prescription_ids = list(
+                dict.fromkeys([*named.electronic_prescription_ids, str(erx.id)])
+            )
+        if erx.patient_id is None:
+            return
+        repository = OrderRepository(session, erx.customer_id)
+        for order in await repository.awaiting_prescriptions(erx.customer_id, erx.patient_id):
+            await self.link_prescriptions(session, order)
+
+    async def _named_by_erx(
+        self, session: AsyncSession, principal: Principal, erx: models.ElectronicPrescription
+    ) -> models.Order:
+        field, ref = (
+            ("order.id", erx.order_ref_id)
+            if erx.order_ref_id is not None
+            else ("order.order_number", erx.order_number)
+        )
+        assert ref is not None
+        try:
+            order = await self.get(session, principal, ref)
+        except (OrderNotFound, AmbiguousOrderRef):
+            raise UnknownReference(field, ref) from None
+        if erx.order_number is not None and order.order_number != erx.order_number:
+            raise UnknownReference("order.order_number", erx.order_number)
+        if erx.patient_id is not None and erx.patient_id != order.patient_id:
+            raise OrderOfAnotherPatient(field, ref)
+        return order
 
     # -- the customer's changes ---------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from pestle.exceptions import UnknownReference, Unprocessable, error_response
 from pestle.kit.crypto import Cipher
 from pestle.kit.ids import parse_uuid
 from pestle.kit.pagination import PAGINATION_HEADERS, PageParams, serve_page
+from pestle.orders.service import OrderOfAnotherPatient, order_service
 from pestle.patients.schemas import Patient
 from pestle.patients.service import MinorNeedsGuardian, PatientExists
 from pestle.prescribers.schemas import Prescriber
@@ -97,7 +98,9 @@ _SUBMIT = {
         404: error_response(PrescriptionNotFound),
         409: error_response(PatientExists, PrescriptionAlreadyCancelled),
         413: error_response(ScriptTooLarge),
-        422: error_response(UnknownReference, ExpiresBeforeWritten, MinorNeedsGuardian),
+        422: error_response(
+            UnknownReference, ExpiresBeforeWritten, MinorNeedsGuardian, OrderOfAnotherPatient
+        ),
     },
 }
 _SUBMIT_SUMMARY = "Submit an electronic prescription: JSON, or NCPDP SCRIPT XML (NewRx, CancelRx)."
@@ -112,6 +115,7 @@ async def _submit(
 ) -> schemas.ElectronicPrescriptionOut:
     raw = (await request.body()).decode("utf-8", errors="replace")
     erx = await prescription_service.submit_json(session, principal, cipher, body, raw)
+    await order_service.prescriptions_arrived(session, principal, erx)
     return schemas.ElectronicPrescriptionOut.of(erx)
 
 
@@ -137,6 +141,7 @@ async def _submit_xml(
     request: Request, session: SessionDep, principal: AnyUser
 ) -> schemas.ElectronicPrescriptionOut:
     erx = await prescription_service.submit_script(session, principal, await request.body())
+    await order_service.prescriptions_arrived(session, principal, erx)
     return schemas.ElectronicPrescriptionOut.of(erx)
 
 
