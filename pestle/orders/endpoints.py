@@ -108,6 +108,16 @@ async def list_orders(
     session: SessionDep,
     principal: AnyUser,
     status_code: Annotated[str | None, Query(max_length=3)] = None,
+    status: Annotated[
+        str | None,
+        Query(
+            max_length=40,
+            description=(
+                "A status name in any case (`Received`, `data entry`), or Blend's legacy value "
+                "(received, paused, shipped, delivered, cancelled)."
+            ),
+        ),
+    ] = None,
     patient_id: uuid.UUID | None = None,
     external_id: Annotated[str | None, Query(max_length=200)] = None,
     created_after: datetime | None = None,
@@ -117,6 +127,7 @@ async def list_orders(
     """List orders, oldest first, optionally filtered."""
     filters = OrderFilters(
         status_code=status_code.upper() if status_code else None,
+        status=status,
         patient_id=patient_id,
         external_id=external_id,
         created_after=created_after,

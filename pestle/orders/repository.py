@@ -15,6 +15,8 @@ from pestle.kit.repository import TenantRepository
 @dataclass(frozen=True)
 class OrderFilters:
     status_code: str | None = None
+    # A status name or legacy value (`status`), checked and turned into a code by the service.
+    status: str | None = None
     patient_id: uuid.UUID | None = None
     external_id: str | None = None
     created_after: datetime | None = None
@@ -44,8 +46,9 @@ class OrderRepository(TenantRepository[models.Order]):
     def filtered(self, filters: OrderFilters) -> Select[models.Order]:
         order = models.Order
         statement = self.select().order_by(order.id)
-        if filters.status_code is not None:
-            statement = statement.where(order.status_code == filters.status_code)
+        for code in (filters.status_code, filters.status):
+            if code is not None:
+                statement = statement.where(order.status_code == code)
         if filters.patient_id is not None:
             statement = statement.where(order.patient_id == filters.patient_id)
         if filters.external_id is not None:

@@ -15,7 +15,7 @@ Decisions where the contract is silent:
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -218,6 +218,11 @@ class OrderService:
     ) -> Page[models.Order]:
         if filters.status_code is not None and filters.status_code not in statuses.BY_CODE:
             raise UnknownOrderStatus("status_code", filters.status_code)
+        if filters.status is not None:
+            code = statuses.code_named(filters.status)
+            if code is None:
+                raise UnknownOrderStatus("status", filters.status)
+            filters = replace(filters, status=code)
         repository = OrderRepository(session, principal.customer_id)
         return await repository.page(repository.filtered(filters), wanted)
 

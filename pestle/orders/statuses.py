@@ -82,6 +82,25 @@ IN_PROCESS = frozenset({"P01", "P02", "P03", "P04", "S01"})
 FINAL = frozenset({"S03", "X01"})
 
 
+# Blend's older lower-case `status` values, for the list filter.
+LEGACY_NAMES = {
+    "received": "N01",
+    "paused": "H01",
+    "shipped": "S02",
+    "delivered": "S03",
+    "cancelled": "X01",
+}
+
+
+def code_named(value: str) -> str | None:
+    """The code a status name (any case) or a legacy `status` value stands for."""
+    wanted = value.strip().lower()
+    for status in STATUSES:
+        if status.name.lower() == wanted:
+            return status.code
+    return LEGACY_NAMES.get(wanted)
+
+
 def status_name(code: str) -> str:
     return BY_CODE[code].name
 

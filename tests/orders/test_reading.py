@@ -69,6 +69,26 @@ class TestList:
         assert await listed(clinic_a, status_code="n01") == [orders[0]["id"], orders[2]["id"]]
         assert await listed(clinic_a, status_code="S03") == []
 
+    async def test_filter_status_by_name_or_legacy_value(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        _, orders = await orders_of(clinic_a, 3)
+        await set_columns(db, orders[1], status_code="P01")
+        await set_columns(db, orders[2], status_code="X01")
+        assert await listed(clinic_a, status="data entry") == [orders[1]["id"]]
+        assert await listed(clinic_a, status="Received") == [orders[0]["id"]]
+        assert await listed(clinic_a, status="received") == [orders[0]["id"]]
+        assert await listed(clinic_a, status="cancelled") == [orders[2]["id"]]
+        # Both filters apply: a name contradicting the code matches nothing.
+        assert await listed(clinic_a, status="received", status_code="P01") == []
+        await refused(
+            await clinic_a.get(ORDERS, params={"status": "picked"}),
+            422,
+            "UnknownOrderStatus",
+            "status: 'picked' is not an order status; "
+            "one of N01, H01, P01, P02, P03, P04, S01, S02, S03, X01.",
+        )
+
     @pytest.mark.parametrize("value", ["Z99", "N1"])
     async def test_unknown_status_code(self, clinic_a: httpx.AsyncClient, value: str) -> None:
         await refused(
