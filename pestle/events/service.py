@@ -19,10 +19,24 @@ async def emit(
     if event_code not in EVENT_CODES:
         # A programming error, not a client's: every emitted code must be in the catalogue.
         raise ValueError(f"unknown event code {event_code!r}")
+    repository = OutboxRepository(session, customer_id)
+    key = resource_key(event_code, data)
     event = models.OutboxEvent(
-        customer_id=customer_id, event_code=event_code, data=webhook_object(data)
+        customer_id=customer_id,
+        event_code=event_code,
+        data=webhook_object(data),
+        resource_key=key,
+        sequence=await repository.next_sequence(key) if key is not None else None,
     )
-    return await OutboxRepository(session, customer_id).add(event)
+    return await repository.add(event)
+
+
+def resource_key(event_code: str, data: Mapping[str, Any]) -> str | None:
+    """`order:<id>` for every order event (a shipment's too), else `<kind>:<id>`."""
+    kind = event_code.split(".", 1)[0]
+    resource_id = data.get("order_id") if kind == "order" else None
+    resource_id = resource_id or data.get("id")
+    return f"{kind}:{resource_id}" if resource_id is not None else None
 
 
 def catalogue() -> tuple[EventType, ...]:

@@ -5,6 +5,14 @@ from pestle.models.base import Base
 from pestle.models.customer import Customer
 from pestle.models.idempotency_record import IdempotencyRecord
 from pestle.models.login_failure import LoginFailure
+from pestle.models.notification import (
+    CHANNELS,
+    Delivery,
+    DeliveryAttempt,
+    ResourceSequence,
+    Subscription,
+    SubscriptionSecret,
+)
 from pestle.models.order import (
     ORDER_STATUS_CODES,
     STUCK_REASONS,
@@ -42,6 +50,7 @@ from pestle.models.risk_factor_concept import RiskFactorConcept, RiskFactorConce
 from pestle.models.user import CUSTOMER_ROLES, STAFF_ROLES, Role, User
 
 __all__ = [
+    "CHANNELS",
     "CUSTOMER_ROLES",
     "ORDER_STATUS_CODES",
     "PRESCRIPTION_STATUSES",
@@ -50,6 +59,8 @@ __all__ = [
     "ApiKey",
     "Base",
     "Customer",
+    "Delivery",
+    "DeliveryAttempt",
     "ElectronicPrescription",
     "Formula",
     "FormulaIngredient",
@@ -72,11 +83,14 @@ __all__ = [
     "PrescriptionFill",
     "Product",
     "Qualification",
+    "ResourceSequence",
     "RiskFactorConcept",
     "RiskFactorConceptName",
     "RiskFactorMapping",
     "RiskFactorText",
     "Role",
     "Shipment",
+    "Subscription",
+    "SubscriptionSecret",
     "User",
 ]

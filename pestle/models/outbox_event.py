@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String
+from sqlalchemy import JSON, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pestle.kit.time import utcnow
@@ -12,7 +12,14 @@ class OutboxEvent(OwnedByCustomer, Base):
     """An event written in the same transaction as the change it reports; the worker sends it."""
 
     __tablename__ = "outbox_event"
+    __table_args__ = (Index(None, "fanned_out_at", "id"),)
 
     event_code: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The resource the event is about (`order:<id>`) and its number among that resource's
+    # events, in commit order: receivers order by it.
+    resource_key: Mapped[str | None] = mapped_column(String(80))
+    sequence: Mapped[int | None]
+    # Set once the worker has made the event's deliveries (one per matching subscription).
+    fanned_out_at: Mapped[datetime | None]

@@ -1,5 +1,6 @@
 """emit: an event is an outbox row in the caller's transaction, rendered for webhooks."""
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -18,6 +19,12 @@ ORDER_ID = uuid.UUID("0195a0e2-7a44-7c1d-9a3e-5f0c2b8d4e61")
 
 class Rollback(Exception):
     pass
+
+
+async def emit_then_fail(db: Db, clinic: uuid.UUID) -> None:
+    async with db.database.transaction() as session:
+        await emit(session, "order.created", {"id": ORDER_ID}, clinic)
+        raise Rollback
 
 
 @pytest.fixture
@@ -58,13 +65,8 @@ class TestEmit:
     async def test_the_event_rolls_back_with_its_transaction(
         self, db: Db, clinic: uuid.UUID
     ) -> None:
-        async def emit_then_fail() -> None:
-            async with db.database.transaction() as session:
-                await emit(session, "order.created", {"id": ORDER_ID}, clinic)
-                raise Rollback
-
         with pytest.raises(Rollback):
-            await emit_then_fail()
+            await emit_then_fail(db, clinic)
 
         assert await db.count(models.OutboxEvent) == 0
 
@@ -74,6 +76,61 @@ class TestEmit:
                 await emit(session, "order.exploded", {"id": ORDER_ID}, clinic)
 
         assert await db.count(models.OutboxEvent) == 0
+
+
+class TestSequence:
+    async def test_numbers_each_resources_events_in_order(self, db: Db, clinic: uuid.UUID) -> None:
+        other = uuid.UUID("0195a0e2-7a44-7c1d-9a3e-5f0c2b8d4e62")
+        async with db.database.transaction() as session:
+            await emit(session, "order.created", {"id": ORDER_ID}, clinic)
+            await emit(session, "order.created", {"id": other}, clinic)
+        async with db.database.transaction() as session:
+            await emit(session, "order.status_changed", {"id": ORDER_ID}, clinic)
+            # A shipment's events belong to its order.
+            await emit(session, "order.shipped", {"order_id": ORDER_ID, "url": "x"}, clinic)
+            await emit(session, "patient.created", {"id": ORDER_ID}, clinic)
+            await emit(session, "inventory.lot_expiring", {"lots": []}, clinic)
+
+        events = sorted(await db.all(models.OutboxEvent), key=lambda event: event.id)
+        assert [(e.event_code, e.resource_key, e.sequence) for e in events] == [
+            ("order.created", f"order:{ORDER_ID}", 1),
+            ("order.created", f"order:{other}", 1),
+            ("order.status_changed", f"order:{ORDER_ID}", 2),
+            ("order.shipped", f"order:{ORDER_ID}", 3),
+            ("patient.created", f"patient:{ORDER_ID}", 1),
+            ("inventory.lot_expiring", None, None),
+        ]
+
+    async def test_a_rolled_back_event_leaves_no_gap(self, db: Db, clinic: uuid.UUID) -> None:
+        with pytest.raises(Rollback):
+            await emit_then_fail(db, clinic)
+        async with db.database.transaction() as session:
+            await emit(session, "order.created", {"id": ORDER_ID}, clinic)
+        [event] = await db.all(models.OutboxEvent)
+        assert event.sequence == 1
+
+    async def test_a_concurrent_event_of_the_resource_numbers_after_the_first_commits(
+        self, db: Db, clinic: uuid.UUID
+    ) -> None:
+        first_emitted = asyncio.Event()
+
+        async def first() -> None:
+            async with db.database.transaction() as session:
+                await emit(session, "order.created", {"id": ORDER_ID}, clinic)
+                first_emitted.set()
+                await asyncio.sleep(0.3)
+
+        async def second() -> None:
+            await first_emitted.wait()
+            async with db.database.transaction() as session:
+                await emit(session, "order.updated", {"id": ORDER_ID}, clinic)
+
+        await asyncio.gather(first(), second())
+        events = await db.all(models.OutboxEvent)
+        assert sorted((e.sequence, e.event_code) for e in events) == [
+            (1, "order.created"),
+            (2, "order.updated"),
+        ]
 
 
 class TestThroughRequests:
