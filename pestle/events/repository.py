@@ -1,7 +1,11 @@
+from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from pestle import models
 from pestle.kit.repository import TenantRepository
+
+# The channel `pestle worker` LISTENs on for new outbox events.
+OUTBOX_CHANNEL = "pestle_outbox"
 
 
 class OutboxRepository(TenantRepository[models.OutboxEvent]):
@@ -18,3 +22,9 @@ class OutboxRepository(TenantRepository[models.OutboxEvent]):
         ).returning(table.last_sequence)
         sequence: int = (await self.session.execute(statement)).scalar_one()
         return sequence
+
+    async def wake_workers(self) -> None:
+        """PostgreSQL: `NOTIFY` the workers' channel, sent by the server only if and when
+        this transaction commits (notifications of one transaction are folded into one)."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(text(f"NOTIFY {OUTBOX_CHANNEL}"))

@@ -28,6 +28,7 @@ async def emit(
         resource_key=key,
         sequence=await repository.next_sequence(key) if key is not None else None,
     )
+    await repository.wake_workers()
     return await repository.add(event)
 
 
