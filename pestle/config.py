@@ -3,8 +3,10 @@
 import os
 import secrets
 import time
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,10 +48,33 @@ class Settings(BaseSettings):
     app_url: str = "http://127.0.0.1:8000"
     demo_password: SecretStr | None = None
 
+    # Email and SMS channels, and the worker's scheduled jobs (pestle/worker/channels.py, jobs.py).
+    smtp_url: SecretStr | None = Field(
+        None, description="smtp://USER:PASSWORD@HOST:PORT or smtps://...; unset: no email"
+    )
+    smtp_from: str = "Pestle <no-reply@localhost>"
+    sms_provider: Literal["log", "http"] = "log"
+    sms_url: str | None = Field(None, description="A Twilio-compatible Messages endpoint")
+    sms_account: str | None = None
+    sms_token: SecretStr | None = None
+    sms_from: str | None = None
+    lot_expiring_interval: timedelta = Field(timedelta(days=1), gt=timedelta(0))
+    lot_expiring_days: int = Field(30, ge=1)
+    stuck_scan_interval: timedelta = Field(timedelta(minutes=10), gt=timedelta(0))
+    outbox_retention_days: int = Field(30, ge=1)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_log_level(cls, value: object) -> object:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("lot_expiring_interval", "stuck_scan_interval", mode="before")
+    @classmethod
+    def _seconds_or_iso_duration(cls, value: object) -> object:
+        # Environment values are text: "600" means seconds, as "P1D" means one day.
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        return value
 
     @field_validator("database_url")
     @classmethod
