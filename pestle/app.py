@@ -15,6 +15,7 @@ from pestle.kit import idempotency
 from pestle.kit.crypto import FieldCipher
 from pestle.kit.middleware import RequestContextMiddleware
 from pestle.ops.endpoints import router as ops_router
+from pestle.worker.loop import in_process_worker
 
 DESCRIPTION = """\
 Pestle runs a compounding-pharmacy fulfilment business. Its REST API is wire-compatible with
@@ -28,7 +29,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        async with in_process_worker(app.state.database, settings):
+            yield
         await app.state.database.dispose()
 
     app = FastAPI(

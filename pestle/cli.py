@@ -116,6 +116,31 @@ def create_worker_app() -> Any:
     return create_app(settings)
 
 
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Sends in flight at once.")] = 32,
+    poll: Annotated[
+        float, typer.Option(min=0.05, help="Seconds between looks for work when idle.")
+    ] = 0.5,
+) -> None:
+    """Deliver events to webhooks, email and SMS; run several on PostgreSQL to share the work."""
+    import signal
+
+    from pestle.worker.loop import Worker
+
+    settings = _settings()
+    configure_logging(settings.log_level)
+
+    async def run(database: Database) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await Worker(database, settings, concurrency=concurrency, poll=poll).run_forever(stop)
+
+    _with_database(settings, run)
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""

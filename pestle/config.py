@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
     log_level: LogLevel = LogLevel.INFO
     allow_private_webhooks: bool = False
+    run_worker_in_process: bool | None = Field(
+        None,
+        description="Run the delivery worker inside `pestle serve`; by default on SQLite only "
+        "(PostgreSQL deployments run `pestle worker` processes).",
+    )
     app_url: str = "http://127.0.0.1:8000"
     demo_password: SecretStr | None = None
 
@@ -90,6 +95,12 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return make_url(self.database_url).drivername.startswith("sqlite")
+
+    @property
+    def worker_in_process(self) -> bool:
+        if self.run_worker_in_process is None:
+            return self.is_sqlite
+        return self.run_worker_in_process
 
     @property
     def sqlite_path(self) -> Path | None:

@@ -55,7 +55,12 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'pestle.db'}"
     else:
         url = request.getfixturevalue("pg_cluster").url("postgres")
-    settings = Settings(database_url=url, secret_key=TEST_SECRET_KEY, allow_private_webhooks=True)
+    settings = Settings(
+        database_url=url,
+        secret_key=TEST_SECRET_KEY,
+        allow_private_webhooks=True,
+        run_worker_in_process=False,  # tests start their workers themselves
+    )
     migrate.upgrade(settings)
     return Backend(request.param, settings)
 
