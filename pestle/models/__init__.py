@@ -4,6 +4,7 @@ from pestle.models.api_key import ApiKey
 from pestle.models.base import Base
 from pestle.models.customer import Customer
 from pestle.models.idempotency_record import IdempotencyRecord
+from pestle.models.job_run import JobRun
 from pestle.models.login_failure import LoginFailure
 from pestle.models.notification import (
     CHANNELS,
@@ -66,6 +67,7 @@ __all__ = [
     "FormulaIngredient",
     "IdempotencyRecord",
     "InventoryLot",
+    "JobRun",
     "LoginFailure",
     "LotAdjustment",
     "LotAssociation",
