@@ -20,13 +20,17 @@ from urllib.parse import parse_qs
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from pydantic import SecretStr
 
 from pestle import models
 from pestle.config import Settings
 from pestle.kit.logging import JsonFormatter
 from pestle.worker import channels
+from pestle.worker.loop import Worker
 from pestle.worker.outcome import Outcome
+from tests.conftest import Backend, Db
 from tests.postgres import free_port
+from tests.worker.conftest import Clinic, emit_event
 
 ORDER_ID = "0227d1e5-ba9a-42b5-8fe2-38882aa65708"
 SHIPPED = {
@@ -404,3 +408,39 @@ def test_render_lot_expiring() -> None:
     assert subject == "[Pestle] Inventory Lot Expiring: lot B-17"
     assert "Lot: B-17\nExpires: 2026-01-31\n" in text
     assert sms == "Pestle: Inventory Lot Expiring lot B-17"
+
+
+# -- through the worker --------------------------------------------------------------------------
+
+
+async def test_the_worker_emails_an_email_subscription(
+    db: Db, backend: Backend, clinic: Clinic, smtp: tuple[Recorder, int]
+) -> None:
+    recorder, port = smtp
+    settings = backend.settings.model_copy(
+        update={"smtp_url": SecretStr(f"smtp://127.0.0.1:{port}")}
+    )
+    async with db.database.transaction() as session:
+        session.add(
+            models.Subscription(
+                customer_id=clinic.customer_id,
+                user_id=clinic.user_id,
+                type="email",
+                event_codes=["order.created"],
+            )
+        )
+    await emit_event(db, clinic, "order.created", CREATED)
+    worker = Worker(db.database, settings)
+    try:
+        assert await worker.run_once() == 1
+    finally:
+        await worker.close()
+
+    [(envelope, message)] = recorder.messages
+    assert envelope.rcpt_tos == ["admin@clinic-a.pestle.dev"]
+    assert message["Subject"] == "[Pestle] Order Created: ORD250316225537XHWD"
+    assert "Davis" not in message.as_string()
+    [delivery] = await db.all(models.Delivery)
+    assert (delivery.status, delivery.attempts, delivery.last_status_code) == ("delivered", 1, 250)
+    [attempt] = await db.all(models.DeliveryAttempt)
+    assert (attempt.status_code, attempt.error) == (250, None)
