@@ -74,7 +74,7 @@ class Worker:
     @property
     def client(self) -> httpx.AsyncClient:
         if self._client is None:
-            self._client = webhooks.new_client()
+            self._client = webhooks.new_client(self.settings.allow_private_webhooks)
         return self._client
 
     async def close(self) -> None:

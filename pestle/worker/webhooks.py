@@ -10,10 +10,12 @@ its resource (`order:<id>`) in commit order, for receivers that order or dedupli
 import json
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import httpcore
 import httpx
 
 from pestle.kit.signing import signature_header
@@ -26,12 +28,72 @@ TIMEOUT_SECONDS = 10.0
 RETRYABLE_STATUSES = frozenset({408, 429})
 
 
-def new_client() -> httpx.AsyncClient:
+class _PublicOnly(httpcore.AsyncNetworkBackend):
+    """Connects only to addresses that pass the target rule, checked as the connection is made:
+    a name that resolved to a public address for the check before a delivery cannot point
+    elsewhere by the time the socket opens (DNS rebinding). TLS still verifies the name."""
+
+    def __init__(self, allow_private: bool) -> None:
+        self._allow_private = allow_private
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        netloc = f"[{host}]" if ":" in host else host
+        try:
+            addresses = await resolve_public(f"https://{netloc}:{port}/", self._allow_private)
+        except TargetRefused as refused:
+            raise httpcore.ConnectError(f"target refused: {refused}") from None
+        failure: Exception = httpcore.ConnectError(f"{host} has no address")
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as error:
+                failure = error
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore's interface
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("webhooks are not sent to unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
+
+
+class _Transport(httpx.AsyncHTTPTransport):
+    def __init__(self, allow_private: bool, limits: httpx.Limits) -> None:
+        super().__init__(limits=limits, trust_env=False)
+        # httpx takes no network backend; its pool does. The environment's proxies are ignored
+        # (trust_env=False): a proxy would resolve the names itself, past the target rule.
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_PublicOnly(allow_private),
+        )
+
+
+def new_client(allow_private: bool) -> httpx.AsyncClient:
     """The one client a worker shares across its concurrent sends."""
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
     return httpx.AsyncClient(
+        transport=_Transport(allow_private, limits),
         timeout=TIMEOUT_SECONDS,
         follow_redirects=False,
-        limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+        trust_env=False,
         headers={"user-agent": "Pestle-Webhooks/1"},
     )
 

@@ -44,7 +44,8 @@ class Received:
 
 
 class Receiver:
-    """Records every request; answers each path from its queue of replies, then 200."""
+    """Records every request; answers each path (or `path#resource`, by `webhook-resource`)
+    from its queue of replies, then 200."""
 
     def __init__(self) -> None:
         self.base_url = ""
@@ -58,7 +59,8 @@ class Receiver:
         body = await request.body()
         with self.lock:
             self.requests.append(Received("/" + path, dict(request.headers), body))
-            queue = self.replies.get("/" + path)
+            resource = request.headers.get("webhook-resource", "")
+            queue = self.replies.get(f"/{path}#{resource}") or self.replies.get("/" + path)
             reply = queue.pop(0) if queue else Reply()
         if reply.delay:
             await asyncio.sleep(reply.delay)

@@ -17,6 +17,7 @@ from pestle.kit.signing import new_secret
 from pestle.kit.time import utcnow
 from pestle.worker.loop import Worker
 from pestle.worker.outcome import next_delay
+from pestle.worker.webhooks import new_client
 from tests.conftest import Backend, Db
 from tests.worker.conftest import Clinic, Receiver, Reply, emit_event, seeded, subscribe
 
@@ -272,7 +273,7 @@ async def test_one_resource_events_wait_for_the_earlier_one(
     db: Db, clinic: Clinic, receiver: Receiver, worker: Worker
 ) -> None:
     subscription, _ = await subscribe(db, clinic, receiver.url("/ordered"))
-    receiver.answer("/ordered", Reply(500))
+    receiver.answer(f"/ordered#order:{ORDER}", Reply(500))
     other_order = str(uuid.uuid4())
     await emit_event(db, clinic, "order.created", {"id": ORDER})
     await emit_event(db, clinic, "order.updated", {"id": ORDER})
@@ -411,3 +412,18 @@ async def test_two_workers_share_the_work_and_send_nothing_twice(
     assert sum(done) == 500
     assert all(done), done
     assert await db.count(models.Delivery, status="delivered") == 500
+
+
+async def test_the_client_checks_each_address_as_it_connects(receiver: Receiver) -> None:
+    # A name that passed the check before the send but points inward when the socket opens
+    # (DNS rebinding) meets the same rule at connect time.
+    strict = new_client(allow_private=False)
+    lenient = new_client(allow_private=True)
+    try:
+        with pytest.raises(httpx.ConnectError, match=r"target refused: the host '127\.0\.0\.1'"):
+            await strict.post(receiver.url("/inward"), content=b"{}")
+        assert receiver.at("/inward") == []
+        assert (await lenient.post(receiver.url("/inward"), content=b"{}")).status_code == 200
+    finally:
+        await strict.aclose()
+        await lenient.aclose()
