@@ -165,7 +165,8 @@ async def send_email(settings: Settings, to: str, subject: str, text: str) -> Ou
     message = EmailMessage()
     message["From"] = settings.smtp_from
     message["To"] = to
-    message["Subject"] = subject
+    # A line break in a header would end it (header injection); the email package refuses one.
+    message["Subject"] = " ".join(subject.split())
     message["Date"] = formatdate(usegmt=True)
     domain = parseaddr(settings.smtp_from)[1].rpartition("@")[2] or "localhost"
     message["Message-ID"] = make_msgid(idstring=uuid.uuid4().hex, domain=domain)

@@ -172,6 +172,24 @@ async def test_shipped_email_has_no_tracking_number(smtp: tuple[Recorder, int]) 
     assert message["Message-ID"].endswith("@pharmacy.test>")
 
 
+async def test_a_line_break_cannot_add_headers(smtp: tuple[Recorder, int]) -> None:
+    recorder, port = smtp
+    settings = _settings(smtp_url=f"smtp://127.0.0.1:{port}")
+    data = {"batch_number": "B-17\r\nBcc: thief@elsewhere.test"}
+
+    outcome = await channels.deliver(
+        settings, _subscription("email"), _user(), _event("inventory.lot_expiring", data)
+    )
+
+    assert outcome.succeeded
+    [(envelope, message)] = recorder.messages
+    assert envelope.rcpt_tos == ["ops@clinic-a.pestle.dev"]
+    assert message["Subject"] == (
+        "[Pestle] Inventory Lot Expiring: lot B-17 Bcc: thief@elsewhere.test"
+    )
+    assert message["Bcc"] is None
+
+
 async def test_email_unconfigured_is_a_permanent_failure() -> None:
     outcome = await channels.send_email(_settings(), "ops@clinic-a.pestle.dev", "s", "t")
 
