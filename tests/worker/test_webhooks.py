@@ -3,11 +3,14 @@
 import asyncio
 import json
 import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 from email.utils import format_datetime
 
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
+from pydantic import SecretStr
 from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
@@ -19,7 +22,9 @@ from pestle.worker.loop import Worker
 from pestle.worker.outcome import next_delay
 from pestle.worker.webhooks import new_client
 from tests.conftest import Backend, Db
+from tests.postgres import free_port
 from tests.worker.conftest import Clinic, Receiver, Reply, emit_event, seeded, subscribe
+from tests.worker.test_channels import Recorder
 
 ORDER = "0195a0e2-7a44-7c1d-9a3e-5f0c2b8d4e61"
 
@@ -427,3 +432,40 @@ async def test_the_client_checks_each_address_as_it_connects(receiver: Receiver)
     finally:
         await strict.aclose()
         await lenient.aclose()
+
+
+@pytest.fixture
+def mail() -> Iterator[tuple[Recorder, int]]:
+    """A real SMTP server on a loopback port, keeping what it receives."""
+    recorder = Recorder()
+    port = free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield recorder, port
+    finally:
+        controller.stop()
+
+
+async def test_the_owner_of_a_disabled_subscription_is_emailed(
+    db: Db, clinic: Clinic, receiver: Receiver, backend: Backend, mail: tuple[Recorder, int]
+) -> None:
+    recorder, port = mail
+    settings = backend.settings.model_copy(
+        update={"smtp_url": SecretStr(f"smtp://127.0.0.1:{port}")}
+    )
+    subscription, _ = await subscribe(db, clinic, receiver.url("/gone"))
+    receiver.answer("/gone", Reply(410))
+    await emit_event(db, clinic, "order.created", {"id": ORDER})
+    worker = Worker(db.database, settings, rng=seeded())
+    try:
+        await worker.run_once()
+    finally:
+        await worker.close()
+
+    [(envelope, message)] = recorder.messages
+    assert envelope.rcpt_tos == ["admin@clinic-a.pestle.dev"]
+    assert message["Subject"] == "[Pestle] Subscription disabled"
+    assert f"(id {subscription.id}) was disabled: the receiver answered 410 Gone" in str(
+        message.get_content()
+    )
