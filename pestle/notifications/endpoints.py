@@ -43,6 +43,12 @@ def allow_private_webhooks(request: Request) -> bool:
 
 AllowPrivate = Annotated[bool, Depends(allow_private_webhooks)]
 
+
+def _secret_shown(response: Response) -> None:
+    # no-store: no cache keeps the secret, and neither does an idempotent replay.
+    response.headers["Cache-Control"] = "no-store"
+
+
 _OWNED: Responses = {403: error_response(SubscriptionsBelongToCustomers)}
 _FOUND: Responses = {**_OWNED, 404: error_response(WebhookNotFound)}
 _WRITE: Responses = {**_FOUND, 422: invalid_response(WebhookUrlRefused)}
@@ -62,6 +68,7 @@ async def list_events(_: AnyUser) -> tuple[EventType, ...]:
 )
 async def create_webhook(
     body: schemas.WebhookWrite,
+    response: Response,
     session: SessionDep,
     principal: AnyUser,
     cipher: Cipher,
@@ -71,6 +78,7 @@ async def create_webhook(
     created, secret = await notification_service.create_webhook(
         session, principal, cipher, body.event_codes, body.url, allow_private
     )
+    _secret_shown(response)
     return schemas.SubscriptionWithSecret.of(created, secret=secret)
 
 
@@ -141,10 +149,11 @@ async def enable_webhook(
     responses=_FOUND,
 )
 async def rotate_secret(
-    webhook_id: str, session: SessionDep, principal: AnyUser, cipher: Cipher
+    webhook_id: str, response: Response, session: SessionDep, principal: AnyUser, cipher: Cipher
 ) -> schemas.SubscriptionWithSecret:
     """Issue a new signing secret (shown once); the previous one keeps signing for 24 hours."""
     found, secret = await notification_service.rotate_secret(session, principal, cipher, webhook_id)
+    _secret_shown(response)
     return schemas.SubscriptionWithSecret.of(found, secret=secret)
 
 
@@ -301,6 +310,7 @@ async def list_subscriptions(session: SessionDep, principal: AnyUser) -> list[sc
 )
 async def create_subscription(
     body: schemas.SubscriptionCreate,
+    response: Response,
     session: SessionDep,
     principal: AnyUser,
     cipher: Cipher,
@@ -310,4 +320,5 @@ async def create_subscription(
     created, secret = await notification_service.create(
         session, principal, cipher, body.type, body.event_codes, body.url, allow_private
     )
+    _secret_shown(response)
     return schemas.SubscriptionWithSecret.of(created, secret=secret)

@@ -55,6 +55,7 @@ class TestCreateWebhook:
             secret=body["secret"],
         )
         assert body["secret"].startswith(SECRET_PREFIX)
+        assert response.headers["Cache-Control"] == "no-store"
         [row] = await db.all(models.Subscription)
         assert (row.customer_id, row.event_codes) == (
             user.customer_id,
@@ -154,6 +155,21 @@ async def test_private_targets_refused_when_not_allowed(url: str, rule: str) -> 
     assert refused.value.message == rule
 
 
+async def test_an_idempotent_retry_never_replays_the_secret(
+    clinic_a: httpx.AsyncClient, db: Db
+) -> None:
+    headers = {"Idempotency-Key": "create-hook-1"}
+    body = {"event_codes": ["all"], "url": URL}
+    first = await clinic_a.post(WEBHOOKS, json=body, headers=headers)
+    assert first.status_code == 201
+    [record] = await db.all(models.IdempotencyRecord)
+    assert record.response_body is None
+    async with db.writes_nothing():
+        again = await clinic_a.post(WEBHOOKS, json=body, headers=headers)
+    assert first.json()["secret"] not in again.text
+    assert await db.count(models.Subscription) == 1
+
+
 class TestUpdateWebhook:
     async def test_replaces_codes_and_url(self, clinic_a: httpx.AsyncClient, db: Db) -> None:
         created = await create_webhook(clinic_a)
@@ -237,6 +253,7 @@ class TestListAndLifecycle:
         response = await clinic_a.post(f"{WEBHOOKS}/{created['id']}/rotate_secret")
         assert response.status_code == 200, response.text
         body = response.json()
+        assert response.headers["Cache-Control"] == "no-store"
         assert body["secret"].startswith(SECRET_PREFIX)
         assert body["secret"] != created["secret"]
         assert {k: v for k, v in body.items() if k != "secret"} == {
