@@ -21,13 +21,13 @@ from pestle.kit.targets import TargetRefused, resolve_public
 from pestle.kit.time import as_utc, utcnow
 from pestle.notifications.repository import DeliveryRepository, SubscriptionRepository
 from pestle.notifications.schemas import ALIASES
+from pestle.worker import webhooks
 
 # Both secrets sign for this long after a rotation, so receivers can switch without a gap.
 ROTATION_OVERLAP = timedelta(hours=24)
 SAMPLE_TIMEOUT_SECONDS = 10.0
 REPLAY_LIMIT = 10_000
 SAMPLE_SENT = "Sample webhook sent successfully"
-USER_AGENT = "Pestle-Webhooks/1"
 
 
 class SubscriptionsBelongToCustomers(Forbidden):
@@ -326,13 +326,16 @@ class NotificationService:
         within 10 s is a 502 that says what happened. Unsigned: no subscription, no secret."""
         outcome = self.sample(event_code, app_url)
         await check_target("webhook_url", webhook_url, allow_private)
-        envelope = {"event_code": outcome.event_code, "data": outcome.payload_preview}
+        body = webhooks.envelope(outcome.event_code, outcome.payload_preview)
         try:
-            async with httpx.AsyncClient(
-                timeout=SAMPLE_TIMEOUT_SECONDS, follow_redirects=False
-            ) as client:
+            # The worker's client: each connection re-checks the address it opens, so the name
+            # cannot be pointed at a private address between the check above and the send.
+            async with webhooks.new_client(allow_private) as client:
                 response = await client.post(
-                    webhook_url, json=envelope, headers={"User-Agent": USER_AGENT}
+                    webhook_url,
+                    content=body,
+                    headers={"content-type": "application/json"},
+                    timeout=SAMPLE_TIMEOUT_SECONDS,
                 )
         except httpx.TimeoutException:
             raise SampleNotDelivered(
