@@ -12,7 +12,7 @@ from pestle.config import Settings
 from pestle.kit.crypto import FieldCipher
 from pestle.kit.signing import SECRET_PREFIX
 from pestle.notifications.service import WebhookUrlRefused, check_target
-from tests.conftest import TEST_SECRET_KEY, Db
+from tests.conftest import TEST_SECRET_KEY, Db, user_client
 from tests.notifications.support import API, WEBHOOKS, create_webhook, descriptors
 
 TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -365,3 +365,23 @@ class TestDeprecated:
             }
             kind = await clinic_a.post(API, json={"type": "fax", "event_codes": ["all"]})
             assert kind.status_code == 422
+
+
+async def test_webhooks_are_the_customers_email_the_users(
+    server: str, clinic_a: httpx.AsyncClient, db: Db
+) -> None:
+    created = await create_webhook(clinic_a)
+    await clinic_a.put(f"{API}/email", json={"event_codes": ["all"]})
+    async with user_client(
+        server, db, "member@clinic-a.pestle.dev", "member", "Clinic A"
+    ) as member:
+        assert [w["id"] for w in (await member.get(WEBHOOKS)).json()] == [created["id"]]
+        response = await member.put(
+            f"{WEBHOOKS}/{created['id']}", json={"event_codes": ["all"], "url": URL}
+        )
+        assert response.status_code == 200
+        # The deprecated list is the calling user's own, as in Blend.
+        assert (await member.get(API)).json() == []
+        mine = await member.put(f"{API}/email", json={"event_codes": ["order.created"]})
+        assert mine.json()["subscriptions"] == descriptors("order.created")
+    assert await db.count(models.Subscription, type="email") == 2
