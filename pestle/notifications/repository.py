@@ -44,11 +44,15 @@ class SubscriptionRepository(TenantRepository[models.Subscription]):
         return list(await self.session.scalars(statement.order_by(models.Subscription.id)))
 
     async def channel(self, user_id: uuid.UUID, channel: str) -> models.Subscription | None:
-        """The user's one email or SMS subscription, locked (PostgreSQL)."""
+        """The user's one email or SMS subscription. The user's row is locked first
+        (PostgreSQL), so two concurrent first PUTs cannot both create one."""
+        await self.session.execute(
+            select(models.User.id).where(models.User.id == user_id).with_for_update()
+        )
         statement = self.select().where(
             models.Subscription.user_id == user_id, models.Subscription.type == channel
         )
-        return await self.one_or_none(statement.with_for_update())
+        return await self.one_or_none(statement)
 
     async def add_secret(self, secret: models.SubscriptionSecret) -> None:
         self.session.add(secret)

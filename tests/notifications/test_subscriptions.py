@@ -1,5 +1,6 @@
 """Subscriptions over HTTP: webhooks, email and SMS, the deprecated endpoints, tenancy."""
 
+import asyncio
 import re
 import uuid
 from typing import Any
@@ -385,3 +386,13 @@ async def test_webhooks_are_the_customers_email_the_users(
         mine = await member.put(f"{API}/email", json={"event_codes": ["order.created"]})
         assert mine.json()["subscriptions"] == descriptors("order.created")
     assert await db.count(models.Subscription, type="email") == 2
+
+
+async def test_concurrent_first_puts_make_one_email_subscription(
+    clinic_a: httpx.AsyncClient, db: Db
+) -> None:
+    responses = await asyncio.gather(
+        *(clinic_a.put(f"{API}/email", json={"event_codes": ["all"]}) for _ in range(5))
+    )
+    assert [r.status_code for r in responses] == [200] * 5
+    assert await db.count(models.Subscription, type="email") == 1
