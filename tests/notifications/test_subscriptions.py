@@ -210,6 +210,23 @@ class TestUpdateWebhook:
         assert (row.is_active, row.event_codes) == (True, ["order.shipped", "order.delivered"])
         assert (await clinic_b.get(WEBHOOKS)).json() == []
 
+    async def test_refusals_change_nothing(self, clinic_a: httpx.AsyncClient, db: Db) -> None:
+        created = await create_webhook(clinic_a)
+        path = f"{WEBHOOKS}/{created['id']}"
+        async with db.writes_nothing():
+            bad_url = await clinic_a.put(
+                path, json={"event_codes": ["all"], "url": "https://user:pw@127.0.0.1/hook"}
+            )
+            too_deep = await clinic_a.put(path, json={"event_codes": [[["all"]]], "url": URL})
+            missing_url = await clinic_a.put(path, json={"event_codes": ["all"]})
+        assert bad_url.json() == {
+            "error": "WebhookUrlRefused",
+            "detail": "url: the URL must not carry credentials.",
+        }
+        assert (too_deep.status_code, missing_url.status_code) == (422, 422)
+        [row] = await db.all(models.Subscription)
+        assert (row.url, row.event_codes) == (URL, ["order.shipped", "order.delivered"])
+
     async def test_unknown_id_is_404(self, clinic_a: httpx.AsyncClient) -> None:
         response = await clinic_a.get(f"{WEBHOOKS}/not-an-id")
         assert response.status_code == 404
