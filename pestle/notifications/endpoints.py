@@ -118,7 +118,7 @@ async def update_webhook(
     principal: AnyUser,
     allow_private: AllowPrivate,
 ) -> schemas.Subscription:
-    """Replace a webhook subscription's event codes and URL; the secret is kept."""
+    """Replace a webhook subscription's event codes and URL (active again); the secret is kept."""
     updated = await notification_service.update_webhook(
         session, principal, webhook_id, body.event_codes, body.url, allow_private
     )

@@ -125,6 +125,14 @@ async def check_target(field: str, url: str, allow_private: bool) -> None:
         raise WebhookUrlRefused(field, str(refused)) from None
 
 
+def _activate(subscription: models.Subscription) -> None:
+    subscription.is_active = True
+    subscription.disabled_at = None
+    subscription.disabled_reason = None
+    subscription.failing_since = None
+    subscription.updated_at = utcnow()
+
+
 class NotificationService:
     # -- webhooks -----------------------------------------------------------------------------
 
@@ -163,11 +171,13 @@ class NotificationService:
         url: str,
         allow_private: bool,
     ) -> models.Subscription:
+        """Replaces codes and URL, and makes the webhook active again: the contract has no
+        other way back after the receiver was fixed (the disabling email points here)."""
         subscription = await self._locked_webhook(session, principal, ref)
         await check_target("url", url, allow_private)
         subscription.event_codes = event_codes
         subscription.url = url
-        subscription.updated_at = utcnow()
+        _activate(subscription)
         await session.flush()
         return subscription
 
@@ -208,11 +218,7 @@ class NotificationService:
         self, session: AsyncSession, principal: Principal, ref: str
     ) -> models.Subscription:
         subscription = await self._locked_webhook(session, principal, ref)
-        subscription.is_active = True
-        subscription.disabled_at = None
-        subscription.disabled_reason = None
-        subscription.failing_since = None
-        subscription.updated_at = utcnow()
+        _activate(subscription)
         await session.flush()
         return subscription
 

@@ -172,8 +172,11 @@ async def test_an_idempotent_retry_never_replays_the_secret(
 
 
 class TestUpdateWebhook:
-    async def test_replaces_codes_and_url(self, clinic_a: httpx.AsyncClient, db: Db) -> None:
+    async def test_replaces_codes_and_url_and_reactivates(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
         created = await create_webhook(clinic_a)
+        await clinic_a.delete(f"{WEBHOOKS}/{created['id']}")
         other = "http://127.0.0.1:10/other"
         response = await clinic_a.put(
             f"{WEBHOOKS}/{created['id']}", json={"event_codes": ["patient.created"], "url": other}
