@@ -179,13 +179,57 @@ async def lock_delivery(session: AsyncSession, delivery_id: uuid.UUID) -> models
     return await session.scalar(statement)
 
 
-async def lock_subscription(
-    session: AsyncSession, subscription_id: uuid.UUID
-) -> models.Subscription | None:
-    statement = select(models.Subscription).where(models.Subscription.id == subscription_id)
-    if _skip_locked(session):
-        statement = statement.with_for_update()
-    return await session.scalar(statement)
+async def clear_failing(session: AsyncSession, subscription_id: uuid.UUID) -> None:
+    """Ends the subscription's run of failures. Writes (and locks) nothing when there is none:
+    the successes of one subscription's deliveries do not queue behind its row lock."""
+    await session.execute(
+        update(models.Subscription)
+        .where(
+            models.Subscription.id == subscription_id,
+            models.Subscription.failing_since.is_not(None),
+        )
+        .values(failing_since=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def start_failing(
+    session: AsyncSession, subscription_id: uuid.UUID, now: datetime
+) -> tuple[datetime | None, bool]:
+    """Starts the subscription's run of failures unless one is going on; returns its start and
+    whether the subscription is active."""
+    await session.execute(
+        update(models.Subscription)
+        .where(
+            models.Subscription.id == subscription_id,
+            models.Subscription.failing_since.is_(None),
+        )
+        .values(failing_since=now)
+        .execution_options(synchronize_session=False)
+    )
+    row = (
+        await session.execute(
+            select(models.Subscription.failing_since, models.Subscription.is_active).where(
+                models.Subscription.id == subscription_id
+            )
+        )
+    ).one_or_none()
+    return (row[0], row[1]) if row is not None else (None, False)
+
+
+async def disable(
+    session: AsyncSession, subscription_id: uuid.UUID, reason: str, now: datetime
+) -> bool:
+    """Disables an active subscription; False when it was not active (another worker or the
+    owner got there first), so that its owner is told once."""
+    result = await session.execute(
+        update(models.Subscription)
+        .where(models.Subscription.id == subscription_id, models.Subscription.is_active.is_(True))
+        .values(is_active=False, disabled_reason=reason, disabled_at=now)
+        .returning(models.Subscription.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.first() is not None
 
 
 async def owner_email(session: AsyncSession, user_id: uuid.UUID) -> str | None:

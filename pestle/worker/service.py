@@ -39,26 +39,27 @@ async def record(
 ) -> Disabled | None:
     """Stores the attempt and its consequences; returns the subscription it disabled, if any."""
     delivery = await repository.lock_delivery(session, claimed.delivery_id)
-    subscription = await repository.lock_subscription(session, claimed.subscription.id)
-    if delivery is None or subscription is None or delivery.status != "pending":
+    if delivery is None or delivery.status != "pending":
         return None
+    subscription = claimed.subscription
     delivery.attempts += 1
     delivery.last_status_code = outcome.status_code
     delivery.last_error = outcome.error
     next_at: datetime | None = None
+    failing_since: datetime | None = None
+    is_active = True
     if outcome.succeeded:
         delivery.status = "delivered"
         delivery.delivered_at = now
         delivery.next_attempt_at = None
-        subscription.failing_since = None
+        await repository.clear_failing(session, subscription.id)
     else:
         if outcome.retryable and not outcome.disables_subscription:
             delay = next_delay(delivery.attempts, outcome.retry_after, rng)
             next_at = now + delay if delay is not None else None
         delivery.status = "pending" if next_at is not None else "failed"
         delivery.next_attempt_at = next_at
-        if subscription.failing_since is None:
-            subscription.failing_since = now
+        failing_since, is_active = await repository.start_failing(session, subscription.id, now)
     session.add(
         models.DeliveryAttempt(
             delivery_id=delivery.id,
@@ -74,27 +75,18 @@ async def record(
     reason: str | None = None
     if outcome.disables_subscription:
         reason = "the receiver answered 410 Gone"
-    elif (
-        not outcome.succeeded
-        and subscription.failing_since is not None
-        and now - subscription.failing_since >= FAILING_LIMIT
-    ):
+    elif failing_since is not None and now - failing_since >= FAILING_LIMIT:
         reason = f"every delivery failed for {FAILING_LIMIT.days} days"
-    if reason is None or not subscription.is_active:
+    if reason is None or not is_active:
         return None
-    disable(subscription, reason, now)
+    if not await repository.disable(session, subscription.id, reason, now):
+        return None
     return Disabled(
         subscription.id,
         subscription.url,
         await repository.owner_email(session, subscription.user_id),
         reason,
     )
-
-
-def disable(subscription: models.Subscription, reason: str, now: datetime) -> None:
-    subscription.is_active = False
-    subscription.disabled_reason = reason
-    subscription.disabled_at = now
 
 
 async def abandon(session: AsyncSession, claimed: repository.Claimed, now: datetime) -> None:
