@@ -469,3 +469,28 @@ async def test_the_owner_of_a_disabled_subscription_is_emailed(
     assert f"(id {subscription.id}) was disabled: the receiver answered 410 Gone" in str(
         message.get_content()
     )
+
+
+async def test_the_schedule_ends_after_eight_attempts(
+    db: Db, clinic: Clinic, receiver: Receiver, worker: Worker
+) -> None:
+    subscription, _ = await subscribe(db, clinic, receiver.url("/never"))
+    receiver.answer("/never", *[Reply(500)] * 8)
+    await emit_event(db, clinic, "order.created", {"id": ORDER})
+    expected = seeded()
+    now = utcnow()
+    waits = []
+    for failures in range(1, 9):
+        assert await worker.run_once(now=now) == 1
+        delay = next_delay(failures, None, expected)
+        if delay is None:
+            break
+        waits.append(delay)
+        now += delay
+
+    delivery = await delivery_of(db, subscription)
+    assert (delivery.status, delivery.attempts, delivery.next_attempt_at) == ("failed", 8, None)
+    assert len(waits) == 7
+    attempts = await attempts_of(db, delivery)
+    assert [a.next_retry_at is None for a in attempts] == [False] * 7 + [True]
+    assert len(receiver.at("/never")) == 8
