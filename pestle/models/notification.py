@@ -27,12 +27,15 @@ class Subscription(OwnedByCustomer, HasTimestamps, Base):
     __table_args__ = (
         CheckConstraint(_in("type", CHANNELS), name="type"),
         CheckConstraint("(type = 'webhook') = (url IS NOT NULL)", name="url_for_webhooks"),
+        CheckConstraint("type = 'sms' OR phone IS NULL", name="phone_for_sms"),
         Index(None, "user_id", "type"),
     )
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"))
     type: Mapped[str] = mapped_column(String(16))
     url: Mapped[str | None] = mapped_column(String(2000))
+    # The number SMS go to: Pestle's user profiles carry no phone, so the channel holds it.
+    phone: Mapped[str | None] = mapped_column(String(10))
     # As sent, after validation; ["all"] stands for every event, present and future.
     event_codes: Mapped[list[str]] = mapped_column(JSON, default=list)
     is_active: Mapped[bool] = mapped_column(default=True)

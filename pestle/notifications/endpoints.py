@@ -20,6 +20,8 @@ from pestle.notifications.service import (
     SAMPLE_SENT,
     ChannelExists,
     DeliveryNotFound,
+    PhoneOnlyForSms,
+    PhoneRequired,
     ReplayRangeInvalid,
     ReplayTooLarge,
     SampleNotDelivered,
@@ -227,18 +229,26 @@ async def update_email(
     return await _channel(session, principal, "email", body.event_codes)
 
 
-@router.put("/sms", response_model=schemas.ChannelSettings, responses=_OWNED)
+@router.put(
+    "/sms",
+    response_model=schemas.ChannelSettings,
+    responses={**_OWNED, 422: invalid_response(PhoneRequired)},
+)
 async def update_sms(
-    body: schemas.ChannelWrite, session: SessionDep, principal: AnyUser
+    body: schemas.SmsChannelWrite, session: SessionDep, principal: AnyUser
 ) -> schemas.ChannelSettings:
-    """Set the events texted to your profile's phone; `[]` turns SMS off."""
-    return await _channel(session, principal, "sms", body.event_codes)
+    """Set the events texted to `phone` (kept for later calls); `[]` turns SMS off."""
+    return await _channel(session, principal, "sms", body.event_codes, body.phone)
 
 
 async def _channel(
-    session: SessionDep, principal: AnyUser, channel: str, event_codes: list[str]
+    session: SessionDep,
+    principal: AnyUser,
+    channel: str,
+    event_codes: list[str],
+    phone: str | None = None,
 ) -> schemas.ChannelSettings:
-    found = await notification_service.set_channel(session, principal, channel, event_codes)
+    found = await notification_service.set_channel(session, principal, channel, event_codes, phone)
     if found is None:
         return schemas.ChannelSettings(is_active=False, subscriptions=[])
     return schemas.ChannelSettings(
@@ -303,7 +313,9 @@ async def list_subscriptions(session: SessionDep, principal: AnyUser) -> list[sc
     responses={
         **_OWNED,
         409: error_response(ChannelExists),
-        422: invalid_response(WebhookUrlRefused, UrlRequired, UrlOnlyForWebhooks),
+        422: invalid_response(
+            WebhookUrlRefused, UrlRequired, UrlOnlyForWebhooks, PhoneRequired, PhoneOnlyForSms
+        ),
     },
     deprecated=True,
     summary="DEP: Create a new subscription",
@@ -318,7 +330,14 @@ async def create_subscription(
 ) -> schemas.SubscriptionWithSecret:
     """Create a subscription of any channel; a webhook's answer shows its secret once."""
     created, secret = await notification_service.create(
-        session, principal, cipher, body.type, body.event_codes, body.url, allow_private
+        session,
+        principal,
+        cipher,
+        body.type,
+        body.event_codes,
+        body.url,
+        allow_private,
+        body.phone,
     )
     _secret_shown(response)
     return schemas.SubscriptionWithSecret.of(created, secret=secret)

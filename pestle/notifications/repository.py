@@ -44,10 +44,15 @@ class SubscriptionRepository(TenantRepository[models.Subscription]):
         return list(await self.session.scalars(statement.order_by(models.Subscription.id)))
 
     async def channel(self, user_id: uuid.UUID, channel: str) -> models.Subscription | None:
-        """The user's one email or SMS subscription. The user's row is locked first
-        (PostgreSQL), so two concurrent first PUTs cannot both create one."""
+        """The user's one email or SMS subscription. The user's row is locked first, by a
+        no-op UPDATE that holds it on both engines (SQLite has no FOR UPDATE), so two
+        concurrent first PUTs cannot both create one."""
+        user = models.User
         await self.session.execute(
-            select(models.User.id).where(models.User.id == user_id).with_for_update()
+            update(user)
+            .where(user.id == user_id)
+            .values(email=user.email)
+            .execution_options(synchronize_session=False)
         )
         statement = self.select().where(
             models.Subscription.user_id == user_id, models.Subscription.type == channel

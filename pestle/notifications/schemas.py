@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pestle import models
 from pestle.events.catalogue import ALL, CATALOGUE, EVENT_CODES
 from pestle.kit.time import RestDatetime
+from pestle.kit.validators import Phone
 
 # Released as `item.stuck` and renamed on 2025-09-28; integrators may still send the old name.
 ALIASES = {"item.stuck": "order.stuck"}
@@ -93,6 +94,13 @@ class ChannelWrite(BaseModel):
     event_codes: EventCodes
 
 
+class SmsChannelWrite(ChannelWrite):
+    """The SMS channel: `phone` is needed the first time it is turned on (user profiles
+    carry no phone number); later it may be left out to keep the one stored."""
+
+    phone: Phone | None = Field(None, description="10 digits, e.g. 6417383445.")
+
+
 class SubscriptionCreate(BaseModel):
     """The deprecated channel-generic create."""
 
@@ -101,6 +109,7 @@ class SubscriptionCreate(BaseModel):
     type: Literal["webhook", "email", "sms"]
     event_codes: RequiredEventCodes
     url: Url | None = Field(None, description="Required for webhooks, refused for email and SMS.")
+    phone: Phone | None = Field(None, description="Required for SMS, refused for the others.")
 
 
 def descriptors(event_codes: list[str]) -> list[EventDescriptor]:

@@ -71,6 +71,16 @@ class UrlRequired(Unprocessable):
         super().__init__("url: a webhook subscription needs the URL to send to.")
 
 
+class PhoneRequired(Unprocessable):
+    def __init__(self) -> None:
+        super().__init__("phone: SMS needs the number to text the first time it is turned on.")
+
+
+class PhoneOnlyForSms(Unprocessable):
+    def __init__(self, channel: str) -> None:
+        super().__init__(f"phone: only SMS subscriptions have one, not {channel}.")
+
+
 class ChannelExists(Conflict):
     def __init__(self, channel: str) -> None:
         label = "SMS" if channel == "sms" else channel
@@ -253,13 +263,21 @@ class NotificationService:
     # -- email and SMS ------------------------------------------------------------------------
 
     async def set_channel(
-        self, session: AsyncSession, principal: Principal, channel: str, event_codes: list[str]
+        self,
+        session: AsyncSession,
+        principal: Principal,
+        channel: str,
+        event_codes: list[str],
+        phone: str | None = None,
     ) -> models.Subscription | None:
         """The user's one subscription of ``channel``, set to ``event_codes``; `[]` turns it
-        off. None when it is off and never existed: nothing is written then."""
+        off. None when it is off and never existed: nothing is written then. SMS needs a
+        ``phone`` the first time it is turned on."""
         customer_id = _customer(principal)
         repository = SubscriptionRepository(session, customer_id)
         found = await repository.channel(principal.user.id, channel)
+        if channel == "sms" and event_codes and phone is None and found is None:
+            raise PhoneRequired()
         if found is None:
             if not event_codes:
                 return None
@@ -270,8 +288,13 @@ class NotificationService:
                     type=channel,
                     event_codes=event_codes,
                     is_active=True,
+                    phone=phone,
                 )
             )
+        if phone is not None:
+            found.phone = phone
+        if channel == "sms" and event_codes and found.phone is None:
+            raise PhoneRequired()
         now = utcnow()
         found.event_codes = event_codes
         found.is_active = bool(event_codes)
@@ -300,7 +323,10 @@ class NotificationService:
         event_codes: list[str],
         url: str | None,
         allow_private: bool,
+        phone: str | None = None,
     ) -> tuple[models.Subscription, str | None]:
+        if phone is not None and channel != "sms":
+            raise PhoneOnlyForSms(channel)
         if channel == "webhook":
             if url is None:
                 raise UrlRequired()
@@ -313,7 +339,7 @@ class NotificationService:
         repository = SubscriptionRepository(session, customer_id)
         if await repository.channel(principal.user.id, channel) is not None:
             raise ChannelExists(channel)
-        created = await self.set_channel(session, principal, channel, event_codes)
+        created = await self.set_channel(session, principal, channel, event_codes, phone)
         assert created is not None  # event_codes is never empty here
         return created, None
 

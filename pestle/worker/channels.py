@@ -8,11 +8,9 @@ address or a tracking number. The reader follows the link and logs in for the re
 Decisions:
 - Email goes to the subscription owner's `User.email` (the contract: "delivered to the
   address/phone stored on the user's profile").
-- SMS goes to the owner's phone. `User` has no phone column yet and an SMS subscription keeps no
-  `url` (a check constraint reserves it for webhooks), so ``deliver`` takes the number as
-  ``phone=`` from its caller, else reads a ``phone`` attribute of the user should the model grow
-  one; without either the delivery fails permanently with "no phone number for SMS". A 10-digit
-  US number is sent as E.164 (`+1` and the digits).
+- SMS goes to the number the SMS subscription holds (`PUT /api/v1/notifications/sms` takes it:
+  Pestle's user profiles carry no phone); without one the delivery fails permanently with "no
+  phone number for SMS". A 10-digit US number is sent as E.164 (`+1` and the digits).
 - The `log` SMS provider (the default) sends nothing: it logs one line with the last 4 digits of
   the number and the length of the text, never the text, and succeeds. Fit for development and
   for pharmacies without an SMS contract.
@@ -258,18 +256,11 @@ async def send_sms(settings: Settings, to: str, text: str) -> Outcome:
 # -- a subscription's person -------------------------------------------------------------------
 
 
-def _phone_of(user: models.User) -> str | None:
-    phone = getattr(user, "phone", None)
-    return phone if isinstance(phone, str) and phone else None
-
-
 async def deliver(
     settings: Settings,
     subscription: models.Subscription,
     user: models.User,
     event: models.OutboxEvent,
-    *,
-    phone: str | None = None,
 ) -> Outcome:
     """Tells ``user`` of ``event`` by the email or SMS ``subscription``."""
     if not user.is_active:
@@ -278,7 +269,7 @@ async def deliver(
     if subscription.type == "email":
         return await send_email(settings, user.email, subject, text)
     if subscription.type == "sms":
-        number = phone or _phone_of(user)
+        number = subscription.phone
         if number is None:
             return Outcome(succeeded=False, retryable=False, error="no phone number for SMS")
         return await send_sms(settings, number, sms)

@@ -317,10 +317,42 @@ class TestChannels:
         async with db.writes_nothing():
             response = await clinic_a.put(f"{API}/sms", json={"event_codes": []})
         assert response.json() == {"is_active": False, "subscriptions": []}
-        response = await clinic_a.put(f"{API}/sms", json={"event_codes": ["order.shipped"]})
+        body = {"event_codes": ["order.shipped"], "phone": "6417383445"}
+        response = await clinic_a.put(f"{API}/sms", json=body)
         assert response.json() == {"is_active": True, "subscriptions": descriptors("order.shipped")}
         [row] = await db.all(models.Subscription)
-        assert row.type == "sms"
+        assert (row.type, row.phone) == ("sms", "6417383445")
+
+    async def test_sms_needs_a_phone_the_first_time_and_keeps_it(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        async with db.writes_nothing():
+            response = await clinic_a.put(f"{API}/sms", json={"event_codes": ["all"]})
+        assert response.status_code == 422
+        assert response.json() == {
+            "detail": "phone: SMS needs the number to text the first time it is turned on.",
+            "error": "PhoneRequired",
+        }
+        async with db.writes_nothing():
+            bad = await clinic_a.put(f"{API}/sms", json={"event_codes": ["all"], "phone": "123"})
+        assert bad.status_code == 422
+        assert bad.json()["detail"][0]["loc"] == ["body", "phone"]
+        body = {"event_codes": ["all"], "phone": "6417383445"}
+        assert (await clinic_a.put(f"{API}/sms", json=body)).status_code == 200
+        # Off and on again without a phone: the stored one is kept.
+        await clinic_a.put(f"{API}/sms", json={"event_codes": []})
+        again = await clinic_a.put(f"{API}/sms", json={"event_codes": ["order.created"]})
+        assert again.json()["is_active"] is True
+        [row] = await db.all(models.Subscription)
+        assert (row.phone, row.event_codes) == ("6417383445", ["order.created"])
+        async with db.writes_nothing():
+            email = await clinic_a.post(
+                API, json={"type": "email", "event_codes": ["all"], "phone": "6417383445"}
+            )
+        assert email.json() == {
+            "detail": "phone: only SMS subscriptions have one, not email.",
+            "error": "PhoneOnlyForSms",
+        }
 
     async def test_one_per_user_and_channel(
         self, clinic_a: httpx.AsyncClient, clinic_b: httpx.AsyncClient, db: Db
@@ -361,9 +393,10 @@ class TestDeprecated:
         ]
 
     async def test_refusals_write_nothing(self, clinic_a: httpx.AsyncClient, db: Db) -> None:
-        await clinic_a.post(API, json={"type": "sms", "event_codes": ["all"]})
+        sms = {"type": "sms", "event_codes": ["all"], "phone": "6417383445"}
+        await clinic_a.post(API, json=sms)
         async with db.writes_nothing():
-            again = await clinic_a.post(API, json={"type": "sms", "event_codes": ["all"]})
+            again = await clinic_a.post(API, json=sms)
             assert again.status_code == 409
             assert again.json() == {
                 "error": "ChannelExists",

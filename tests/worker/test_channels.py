@@ -113,8 +113,10 @@ def _user(email_address: str = "ops@clinic-a.pestle.dev") -> models.User:
     return models.User(id=uuid.uuid4(), email=email_address, role="admin", is_active=True)
 
 
-def _subscription(kind: str, url: str | None = None) -> models.Subscription:
-    return models.Subscription(id=uuid.uuid4(), type=kind, url=url, is_active=True)
+def _subscription(
+    kind: str, url: str | None = None, phone: str | None = None
+) -> models.Subscription:
+    return models.Subscription(id=uuid.uuid4(), type=kind, url=url, phone=phone, is_active=True)
 
 
 def _event(code: str, data: dict[str, Any]) -> models.OutboxEvent:
@@ -271,10 +273,9 @@ async def test_sms_log_provider_logs_no_number_and_no_text(
 
     outcome = await channels.deliver(
         _settings(),
-        _subscription("sms"),
+        _subscription("sms", phone="6417383445"),
         _user(),
         _event("order.created", CREATED),
-        phone="6417383445",
     )
 
     assert outcome.succeeded
@@ -351,10 +352,9 @@ async def test_sms_http_provider_posts_the_form_with_basic_auth() -> None:
     with receiving() as receiver:
         outcome = await channels.deliver(
             _http_sms(receiver),
-            _subscription("sms"),
+            _subscription("sms", phone="6417383445"),
             _user(),
             _event("order.shipped", SHIPPED),
-            phone="6417383445",
         )
 
     assert outcome.succeeded
