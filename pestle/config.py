@@ -50,6 +50,12 @@ class Settings(BaseSettings):
         description="Run the delivery worker inside `pestle serve`; by default on SQLite only "
         "(PostgreSQL deployments run `pestle worker` processes).",
     )
+    worker_lease_seconds: float = Field(
+        60,
+        ge=15,
+        description="How long a worker holds the deliveries it claimed: longer than a send can "
+        "take (10 s), and how soon a killed worker's claims go to another.",
+    )
     app_url: str = "http://127.0.0.1:8000"
     demo_password: SecretStr | None = None
 

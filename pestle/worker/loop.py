@@ -30,8 +30,6 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "pestle_outbox"
 BATCH = 200
-# Longer than a send can take (10 s timeout), so that no other worker takes a delivery in flight.
-LEASE = timedelta(seconds=60)
 JOBS_EVERY = timedelta(seconds=10)
 
 
@@ -59,6 +57,8 @@ class Worker:
     ) -> None:
         self.database = database
         self.settings = settings
+        # Longer than a send can take (10 s timeout): no other worker takes a delivery in flight.
+        self.lease = timedelta(seconds=settings.worker_lease_seconds)
         self.concurrency = concurrency
         self.poll = poll
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not a secret
@@ -107,7 +107,7 @@ class Worker:
         while True:
             async with self.database.transaction() as session:
                 claimed = await repository.claim_due(
-                    session, now, now + LEASE, max(self.concurrency, BATCH), self._kinds()
+                    session, now, now + self.lease, max(self.concurrency, BATCH), self._kinds()
                 )
             if not claimed:
                 return attempts
