@@ -1,7 +1,7 @@
 """The rules of the Patients area: validation across fields, tenancy, risk-factor matching."""
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
@@ -15,12 +15,12 @@ from pestle.exceptions import (
     Forbidden,
     NotFound,
     RequiredFieldCleared,
-    UnknownReference,
     Unprocessable,
 )
 from pestle.kit.crypto import FieldCipher
 from pestle.kit.ids import parse_uuid
 from pestle.kit.pagination import Page, PageRequest
+from pestle.kit.references import find_named
 from pestle.kit.time import utcnow
 from pestle.patients import schemas
 from pestle.patients.repository import PatientFilters, PatientRepository, RiskFactorRepository
@@ -180,19 +180,18 @@ class PatientService:
             return None
         if isinstance(ref, schemas.PatientCreate):
             return await self.create(session, principal, cipher, ref)
-        by_id = isinstance(ref, schemas.PatientById)
+        identifier_of: Callable[[models.Patient], str | None]
         if isinstance(ref, schemas.PatientById):
-            name, value = f"{field}.id", str(ref.id)
+            key, value, identifier_of = "id", str(ref.id), lambda patient: str(patient.id)
         else:
-            name, value = f"{field}.external_id", ref.external_id
-        try:
-            patient = await self.get(session, principal, value)
-        except (PatientNotFound, AmbiguousPatientRef):
-            raise UnknownReference(name, value) from None
-        # get() takes an id or an external_id; the field sent says which one is meant.
-        if (str(patient.id) if by_id else patient.external_id) != value:
-            raise UnknownReference(name, value)
-        return patient
+            key, value, identifier_of = (
+                "external_id",
+                ref.external_id,
+                lambda patient: patient.external_id,
+            )
+        return await find_named(
+            lambda sent: self.get(session, principal, sent), f"{field}.{key}", value, identifier_of
+        )
 
     async def match_by_name(
         self,

@@ -1,6 +1,7 @@
 """The rules of the Prescribers area: tenancy, identifiers across fields, licence history."""
 
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -13,11 +14,11 @@ from pestle.exceptions import (
     Forbidden,
     NotFound,
     RequiredFieldCleared,
-    UnknownReference,
     Unprocessable,
 )
 from pestle.kit.ids import parse_uuid
 from pestle.kit.pagination import Page, PageRequest
+from pestle.kit.references import find_named
 from pestle.kit.time import utcnow
 from pestle.kit.validators import US_STATES
 from pestle.prescribers import schemas
@@ -180,18 +181,14 @@ class PrescriberService:
             return None
         if isinstance(ref, schemas.PrescriberCreate):
             return await self.create(session, principal, ref)
-        by_id = isinstance(ref, schemas.PrescriberById)
+        identifier_of: Callable[[models.Prescriber], str | None]
         if isinstance(ref, schemas.PrescriberById):
-            name, value = f"{field}.id", str(ref.id)
+            key, value, identifier_of = "id", str(ref.id), lambda prescriber: str(prescriber.id)
         else:
-            name, value = f"{field}.npi", ref.npi
-        try:
-            prescriber = await self.get(session, principal, value)
-        except (PrescriberNotFound, AmbiguousPrescriberRef):
-            raise UnknownReference(name, value) from None
-        if (str(prescriber.id) if by_id else prescriber.npi) != value:
-            raise UnknownReference(name, value)
-        return prescriber
+            key, value, identifier_of = "npi", ref.npi, lambda prescriber: prescriber.npi
+        return await find_named(
+            lambda sent: self.get(session, principal, sent), f"{field}.{key}", value, identifier_of
+        )
 
     async def update(
         self,
