@@ -37,19 +37,41 @@ def _is_public(address: str) -> bool:
     return ip.is_global and not ip.is_multicast
 
 
-async def resolve_public(url: str, allow_private: bool) -> list[str]:
-    """The addresses the URL's host resolves to, all public (unless ``allow_private``);
-    raises TargetRefused when the name does not resolve or any address is not public."""
+def refuse_private(host: str, addresses: list[str]) -> None:
+    private = [address for address in addresses if not _is_public(address)]
+    if private:
+        raise TargetRefused(
+            f"the host {host!r} resolves to a non-public address ({', '.join(private)})"
+        )
+
+
+def check_literal(url: str, allow_private: bool) -> tuple[str, int]:
+    """`check_url`, and the rule on a host written as an IP address, which needs no DNS (and
+    which an HTTP client connects to without resolving)."""
     host, port = check_url(url, allow_private)
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return host, port
+    if not allow_private:
+        refuse_private(host, [host])
+    return host, port
+
+
+async def resolve_host(host: str, port: int, allow_private: bool) -> list[str]:
+    """The addresses ``host`` resolves to, all public (unless ``allow_private``); raises
+    TargetRefused when the name does not resolve or any address is not public."""
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
         raise TargetRefused(f"the host {host!r} does not resolve") from None
     addresses = sorted({str(info[4][0]) for info in infos})
     if not allow_private:
-        private = [address for address in addresses if not _is_public(address)]
-        if private:
-            raise TargetRefused(
-                f"the host {host!r} resolves to a non-public address ({', '.join(private)})"
-            )
+        refuse_private(host, addresses)
     return addresses
+
+
+async def resolve_public(url: str, allow_private: bool) -> list[str]:
+    """The URL's addresses when its form passes `check_url` and every address is public."""
+    host, port = check_url(url, allow_private)
+    return await resolve_host(host, port, allow_private)

@@ -5,12 +5,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pestle import models
 from pestle.auth.service import Principal
 from pestle.events.catalogue import ALL, EVENT_CODES
+from pestle.events.repository import OutboxRepository
 from pestle.events.samples import sample
 from pestle.exceptions import Conflict, Forbidden, NotFound, PestleError, Unprocessable
 from pestle.kit.crypto import FieldCipher
@@ -26,6 +26,16 @@ from pestle.worker import webhooks
 # Both secrets sign for this long after a rotation, so receivers can switch without a gap.
 ROTATION_OVERLAP = timedelta(hours=24)
 SAMPLE_TIMEOUT_SECONDS = 10.0
+
+
+def _unreached(error: str | None) -> str:
+    if error is not None and error.startswith(webhooks.TIMED_OUT):
+        return f"The webhook_url did not answer within {SAMPLE_TIMEOUT_SECONDS:g} seconds."
+    if error is not None and error.startswith(webhooks.REFUSED):
+        return f"The webhook_url was refused: {error.removeprefix(webhooks.REFUSED)}."
+    return "The webhook_url could not be reached: the connection failed."
+
+
 REPLAY_LIMIT = 10_000
 SAMPLE_SENT = "Sample webhook sent successfully"
 
@@ -359,27 +369,22 @@ class NotificationService:
         outcome = self.sample(event_code, app_url)
         await check_target("webhook_url", webhook_url, allow_private)
         body = webhooks.envelope(outcome.event_code, outcome.payload_preview)
-        try:
-            # The worker's client: each connection re-checks the address it opens, so the name
-            # cannot be pointed at a private address between the check above and the send.
-            async with webhooks.new_client(allow_private) as client:
-                response = await client.post(
-                    webhook_url,
-                    content=body,
-                    headers={"content-type": "application/json"},
-                    timeout=SAMPLE_TIMEOUT_SECONDS,
-                )
-        except httpx.TimeoutException:
+        # The worker's client: each connection re-checks the address it opens, so the name
+        # cannot be pointed at a private address between the check above and the send.
+        async with webhooks.new_client(allow_private, SAMPLE_TIMEOUT_SECONDS) as client:
+            sent = await webhooks.send(
+                client,
+                webhook_url,
+                body,
+                {"content-type": "application/json"},
+                utcnow(),
+                allow_private,
+            )
+        if sent.status_code is None:
+            raise SampleNotDelivered(_unreached(sent.error))
+        if not sent.succeeded:
             raise SampleNotDelivered(
-                f"The webhook_url did not answer within {SAMPLE_TIMEOUT_SECONDS:g} seconds."
-            ) from None
-        except httpx.HTTPError as error:
-            raise SampleNotDelivered(
-                f"The webhook_url could not be reached: {type(error).__name__}."
-            ) from None
-        if not response.is_success:
-            raise SampleNotDelivered(
-                f"The webhook_url answered {response.status_code}; a 2xx acknowledges a webhook."
+                f"The webhook_url answered {sent.status_code}; a 2xx acknowledges a webhook."
             )
         return outcome
 
@@ -412,6 +417,7 @@ class NotificationService:
         delivery.status = "pending"
         delivery.next_attempt_at = utcnow()
         await session.flush()
+        await OutboxRepository(session, subscription.customer_id).wake_workers()
         attempts = await repository.attempts([delivery.id])
         return delivery, attempts[delivery.id]
 
@@ -460,6 +466,8 @@ class NotificationService:
                 if event.id not in known
             ]
         )
+        if events:
+            await OutboxRepository(session, subscription.customer_id).wake_workers()
         return len(events)
 
 

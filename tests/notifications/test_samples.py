@@ -89,7 +89,7 @@ class TestSend:
         assert response.status_code == 502
         assert response.json() == {
             "error": "SampleNotDelivered",
-            "detail": "The webhook_url could not be reached: ConnectError.",
+            "detail": "The webhook_url could not be reached: the connection failed.",
         }
 
     async def test_refused_target_is_422(self, clinic_a: httpx.AsyncClient) -> None:
