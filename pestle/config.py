@@ -6,10 +6,10 @@ import time
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./pestle.db"
@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         description="How long a worker holds the deliveries it claimed: longer than a send can "
         "take (10 s), and how soon a killed worker's claims go to another.",
     )
+    # NoDecode: the environment gives "409,425", not JSON.
+    webhook_retry_statuses: Annotated[frozenset[int], NoDecode] = Field(
+        frozenset(),
+        description="HTTP statuses retried on the schedule besides 5xx, 408 and 429, e.g. "
+        "409,425 (3xx and other 4xx answers fail at once); 410 always disables.",
+    )
     app_url: str = "http://127.0.0.1:8000"
     demo_password: SecretStr | None = None
 
@@ -85,6 +91,23 @@ class Settings(BaseSettings):
         # Environment values are text: "600" means seconds, as "P1D" means one day.
         if isinstance(value, str) and value.strip().isdigit():
             return int(value)
+        return value
+
+    @field_validator("webhook_retry_statuses", mode="before")
+    @classmethod
+    def _status_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_retry_statuses")
+    @classmethod
+    def _retryable_answers(cls, value: frozenset[int]) -> frozenset[int]:
+        wrong = sorted(status for status in value if not 300 <= status < 500 or status == 410)
+        if wrong:
+            raise ValueError(
+                f"only 3xx and 4xx statuses other than 410 can be made retryable, not {wrong}"
+            )
         return value
 
     @field_validator("database_url")

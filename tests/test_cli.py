@@ -606,6 +606,12 @@ def test_a_bad_database_url_is_one_line(tmp_path: Path, command: str) -> None:
             "pestle: PESTLE_DATABASE_URL: Value error, not a database URL: "
             "Could not parse SQLAlchemy URL from given URL string",
         ),
+        (
+            "webhook_retry_statuses",
+            "409,500,410",
+            "pestle: PESTLE_WEBHOOK_RETRY_STATUSES: Value error, only 3xx and 4xx statuses "
+            "other than 410 can be made retryable, not [410, 500]",
+        ),
     ],
 )
 def test_bad_settings_are_one_line(

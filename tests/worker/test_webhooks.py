@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from email.utils import format_datetime
 
-import httpx
+import aiohttp
 import pytest
 from aiosmtpd.controller import Controller
 from pydantic import SecretStr
@@ -15,6 +15,7 @@ from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from pestle import models
+from pestle.config import Settings
 from pestle.events.catalogue import CATALOGUE
 from pestle.kit.signing import new_secret
 from pestle.kit.time import utcnow
@@ -164,7 +165,7 @@ async def test_a_timeout_is_retried(
     receiver.answer("/slow", Reply(200, delay=2.0))
     await emit_event(db, clinic, "order.created", {"id": ORDER})
     # The 10 s deadline, shortened: the path taken is the same.
-    async with httpx.AsyncClient(timeout=0.3, follow_redirects=False) as client:
+    async with new_client(allow_private=True, timeout=0.3) as client:
         worker = Worker(db.database, backend.settings, rng=seeded(), client=client)
         t0 = utcnow()
         await worker.run_once(now=t0)
@@ -172,7 +173,7 @@ async def test_a_timeout_is_retried(
         delay = next_delay(1, None, seeded())
         assert delay is not None
         assert (delivery.status, delivery.last_status_code) == ("pending", None)
-        assert delivery.last_error == "timeout after 10 s"
+        assert delivery.last_error == "timeout after 0.3 s"
         assert delivery.next_attempt_at == t0 + delay
         await worker.run_once(now=t0 + delay)
     delivery = await delivery_of(db, subscription)
@@ -258,6 +259,32 @@ async def test_400_fails_without_retry(
     assert len(receiver.at("/bad")) == 1
     [row] = await db.all(models.Subscription, id=subscription.id)
     assert (row.is_active, row.failing_since) == (True, t0)
+
+
+async def test_configured_statuses_are_retried(
+    db: Db, clinic: Clinic, receiver: Receiver, backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PESTLE_WEBHOOK_RETRY_STATUSES", "409, 425")
+    settings = backend.settings.model_copy(
+        update={"webhook_retry_statuses": Settings().webhook_retry_statuses}
+    )
+    assert settings.webhook_retry_statuses == {409, 425}
+    subscription, _ = await subscribe(db, clinic, receiver.url("/busy"))
+    receiver.answer("/busy", Reply(409, headers={"retry-after": "60"}), Reply(200))
+    await emit_event(db, clinic, "order.created", {"id": ORDER})
+    worker = Worker(db.database, settings, rng=seeded())
+    t0 = utcnow()
+    try:
+        await worker.run_once(now=t0)
+        delivery = await delivery_of(db, subscription)
+        assert (delivery.status, delivery.last_status_code) == ("pending", 409)
+        assert delivery.next_attempt_at == t0 + timedelta(seconds=60)  # Retry-After, > 5 s
+        await worker.run_once(now=t0 + timedelta(seconds=60))
+    finally:
+        await worker.close()
+    delivery = await delivery_of(db, subscription)
+    assert (delivery.status, delivery.attempts) == ("delivered", 2)
+    assert len(receiver.at("/busy")) == 2
 
 
 async def test_a_redirect_is_not_followed_and_fails(
@@ -421,17 +448,23 @@ async def test_two_workers_share_the_work_and_send_nothing_twice(
 
 async def test_the_client_checks_each_address_as_it_connects(receiver: Receiver) -> None:
     # A name that passed the check before the send but points inward when the socket opens
-    # (DNS rebinding) meets the same rule at connect time.
+    # (DNS rebinding) meets the same rule at connect time: the client's resolver applies it.
+    by_name = receiver.url("/inward").replace("127.0.0.1", "localhost")
     strict = new_client(allow_private=False)
     lenient = new_client(allow_private=True)
     try:
-        with pytest.raises(httpx.ConnectError, match=r"target refused: the host '127\.0\.0\.1'"):
-            await strict.post(receiver.url("/inward"), content=b"{}")
+        with pytest.raises(aiohttp.ClientConnectorError) as refused:
+            await strict.post(by_name, data=b"{}")
+        assert str(refused.value.os_error).startswith(
+            "target refused: the host 'localhost' resolves to a non-public address ("
+        )
         assert receiver.at("/inward") == []
-        assert (await lenient.post(receiver.url("/inward"), content=b"{}")).status_code == 200
+        async with lenient.post(by_name, data=b"{}") as response:
+            assert response.status == 200
+        assert len(receiver.at("/inward")) == 1
     finally:
-        await strict.aclose()
-        await lenient.aclose()
+        await strict.close()
+        await lenient.close()
 
 
 @pytest.fixture
