@@ -3,8 +3,9 @@
 `run_once(now)` is one pass with an injectable instant (tests drive the retry schedule with it);
 `run_forever(stop)` repeats passes, waking every ``poll`` seconds or, on PostgreSQL, as soon as a
 `NOTIFY pestle_outbox` arrives. Sends run concurrently across resources through one shared
-httpx client; one resource's events go one at a time, in order (see repository.claim_due).
-Each recorded outcome is its own short transaction: no transaction stays open across a send."""
+aiohttp client; one resource's events go one at a time, in order (see repository.claim_due).
+Outcomes are recorded in batches, each one short transaction: no transaction stays open across
+a send."""
 
 import asyncio
 import contextlib
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
-import httpx
+import aiohttp
 
 from pestle import models
 from pestle.config import Settings
@@ -30,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "pestle_outbox"
 BATCH = 200
+SECRETS_KEPT = 1024
 JOBS_EVERY = timedelta(seconds=10)
 
 
@@ -53,7 +55,7 @@ class Worker:
         poll: float = 0.5,
         rng: random.Random | None = None,
         clock: Callable[[], datetime] = utcnow,
-        client: httpx.AsyncClient | None = None,
+        client: aiohttp.ClientSession | None = None,
     ) -> None:
         self.database = database
         self.settings = settings
@@ -68,18 +70,19 @@ class Worker:
         self._own_client = client is None
         self._wake = asyncio.Event()
         self._jobs_due_at: datetime | None = None
+        self._secrets: dict[str, str] = {}
         self.channels = _optional("pestle.worker.channels")
         self.jobs = _optional("pestle.worker.jobs")
 
     @property
-    def client(self) -> httpx.AsyncClient:
+    def client(self) -> aiohttp.ClientSession:
         if self._client is None:
             self._client = webhooks.new_client(self.settings.allow_private_webhooks)
         return self._client
 
     async def close(self) -> None:
         if self._own_client and self._client is not None:
-            await self._client.aclose()
+            await self._client.close()
             self._client = None
 
     def _kinds(self) -> list[str]:
@@ -111,47 +114,61 @@ class Worker:
                 )
             if not claimed:
                 return attempts
-
-            await asyncio.gather(*(self._limited(semaphore, item, now) for item in claimed))
+            sending = {asyncio.create_task(self._attempt(semaphore, item, now)) for item in claimed}
+            # Record whatever has finished, in one transaction, while the rest are in flight:
+            # under load the batches grow; when idle each attempt is recorded as it finishes.
+            while sending:
+                finished, sending = await asyncio.wait(sending, return_when="FIRST_COMPLETED")
+                await self._record([task.result() for task in finished], now)
             attempts += len(claimed)
 
-    async def _limited(
+    async def _attempt(
         self, semaphore: asyncio.Semaphore, claimed: repository.Claimed, now: datetime
-    ) -> None:
-        async with semaphore:
-            await self._deliver(claimed, now)
-
-    async def _deliver(self, claimed: repository.Claimed, now: datetime) -> None:
+    ) -> service.Attempt | None:
         try:
             if not claimed.subscription.is_active:
-                async with self.database.transaction() as session:
-                    await service.abandon(session, claimed, now)
-                return
-            sent_headers: dict[str, str] | None = None
-            if claimed.subscription.type == "webhook":
-                outcome, sent_headers = await self._send_webhook(claimed, now)
-            else:
-                outcome = await self._send_other(claimed)
-            async with self.database.transaction() as session:
-                disabled = await service.record(
-                    session, claimed, outcome, now, self.rng, sent_headers
-                )
-            if disabled is not None:
-                await self._tell_owner(disabled)
+                return service.Attempt(claimed, None)
+            async with semaphore:
+                if claimed.subscription.type == "webhook":
+                    return await self._send_webhook(claimed, now)
+                return service.Attempt(claimed, await self._send_other(claimed))
         except Exception:
             # One delivery's trouble must not stop the others; its lease brings it back.
             logger.exception("delivery %s failed unexpectedly", claimed.delivery_id)
+            return None
 
-    async def _send_webhook(
-        self, claimed: repository.Claimed, now: datetime
-    ) -> tuple[Outcome, dict[str, str] | None]:
+    async def _record(self, attempts: list[service.Attempt | None], now: datetime) -> None:
+        made = [attempt for attempt in attempts if attempt is not None]
+        if not made:
+            return
+        try:
+            async with self.database.transaction() as session:
+                disabled = await service.record(session, made, now, self.rng)
+        except Exception:
+            # Their leases bring the deliveries back; receivers deduplicate by webhook-id.
+            logger.exception("recording %d attempts failed", len(made))
+            return
+        for subscription in disabled:
+            await self._tell_owner(subscription)
+
+    def _secret(self, ciphertext: str) -> str:
+        # Decrypted once per worker: every delivery of a subscription signs with the same keys.
+        if (plain := self._secrets.get(ciphertext)) is None:
+            if len(self._secrets) >= SECRETS_KEPT:
+                self._secrets.clear()
+            plain = self._secrets[ciphertext] = self.cipher.decrypt(ciphertext)
+        return plain
+
+    async def _send_webhook(self, claimed: repository.Claimed, now: datetime) -> service.Attempt:
         event = claimed.event
         try:
-            secrets = [self.cipher.decrypt(secret) for secret in claimed.secrets]
+            secrets = [self._secret(secret) for secret in claimed.secrets]
         except UndecryptableField:
-            return Outcome(False, True, error="the signing secret cannot be decrypted"), None
+            failure = Outcome(False, True, error="the signing secret cannot be decrypted")
+            return service.Attempt(claimed, failure)
         if not secrets or claimed.subscription.url is None:
-            return Outcome(False, True, error="the subscription has no signing secret"), None
+            failure = Outcome(False, True, error="the subscription has no signing secret")
+            return service.Attempt(claimed, failure)
         body = webhooks.envelope(event.event_code, event.data)
         # The wall clock, not the pass's instant: receivers check it against their own clock.
         timestamp = int(utcnow().timestamp())
@@ -163,11 +180,12 @@ class Worker:
             claimed.subscription.url,
             body,
             request_headers,
-            self.settings.allow_private_webhooks,
             now,
+            self.settings.allow_private_webhooks,
+            self.settings.webhook_retry_statuses,
         )
         logged = {k: v for k, v in request_headers.items() if k != "webhook-signature"}
-        return outcome, logged
+        return service.Attempt(claimed, outcome, logged)
 
     async def _send_other(self, claimed: repository.Claimed) -> Outcome:
         # channels.deliver(settings, subscription, user, event) -> Outcome (pestle/worker/channels)
