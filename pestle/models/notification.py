@@ -5,7 +5,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pestle.kit.time import utcnow
@@ -77,7 +77,14 @@ class Delivery(OwnedByCustomer, Base):
     __tablename__ = "delivery"
     __table_args__ = (
         CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
-        Index(None, "status", "next_attempt_at"),
+        # The worker's claim walks the pending deliveries in the order they are due.
+        Index(
+            "ix_delivery_due",
+            "next_attempt_at",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
         Index(None, "subscription_id", "resource_key", "sequence"),
         Index(None, "event_id", "subscription_id", unique=True),
     )

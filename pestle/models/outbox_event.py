@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pestle.kit.time import utcnow
@@ -12,7 +12,24 @@ class OutboxEvent(OwnedByCustomer, Base):
     """An event written in the same transaction as the change it reports; the worker sends it."""
 
     __tablename__ = "outbox_event"
-    __table_args__ = (Index(None, "fanned_out_at", "id"),)
+    # Only events still to fan out, which are few, in the worker's two questions: the oldest
+    # ones (fan-out) and an earlier event of the same resource (ordering, at every claim).
+    __table_args__ = (
+        Index(
+            "ix_outbox_event_unfanned",
+            "created_at",
+            "id",
+            postgresql_where=text("fanned_out_at IS NULL"),
+            sqlite_where=text("fanned_out_at IS NULL"),
+        ),
+        Index(
+            "ix_outbox_event_unfanned_resource",
+            "resource_key",
+            "sequence",
+            postgresql_where=text("fanned_out_at IS NULL"),
+            sqlite_where=text("fanned_out_at IS NULL"),
+        ),
+    )
 
     event_code: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
