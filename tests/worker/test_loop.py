@@ -6,8 +6,12 @@ import json
 import time
 
 import httpx
+import pytest
 
+from pestle import models
 from pestle.app import create_app
+from pestle.auth.service import Principal
+from pestle.notifications.service import notification_service
 from pestle.worker.loop import Worker
 from tests.conftest import Backend, Db, live_server
 from tests.worker.conftest import Clinic, Receiver, emit_event, subscribe
@@ -67,3 +71,32 @@ async def test_serve_runs_the_worker_in_process_when_asked(
 def test_the_worker_runs_in_process_by_default_on_sqlite_only(backend: Backend) -> None:
     defaults = backend.settings.model_copy(update={"run_worker_in_process": None})
     assert defaults.worker_in_process is (backend.name == "sqlite")
+
+
+async def test_a_redelivery_wakes_the_worker_on_postgresql(
+    db: Db, clinic: Clinic, receiver: Receiver, backend: Backend
+) -> None:
+    if backend.name == "sqlite":
+        pytest.skip("SQLite has no NOTIFY: the in-process worker polls")
+    subscription, _ = await subscribe(db, clinic, receiver.url("/again"))
+    worker = Worker(db.database, backend.settings, poll=30.0)
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run_forever(stop))
+    try:
+        await asyncio.sleep(0.5)  # idle, listening
+        await emit_event(db, clinic, "order.created", {"id": ORDER})
+        await wait_for(receiver, "/again", 1, 5.0)
+        [delivery] = await db.all(models.Delivery, subscription_id=subscription.id)
+        async with db.database.transaction() as session:
+            user = await session.get(models.User, clinic.user_id)
+            assert user is not None
+            await notification_service.redeliver(
+                session, Principal(user), str(subscription.id), str(delivery.id)
+            )
+        # Well inside the 30 s poll: the redelivery's NOTIFY woke the worker.
+        await wait_for(receiver, "/again", 2, 5.0)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+    first, second = receiver.at("/again")
+    assert first.headers["webhook-id"] == second.headers["webhook-id"] == f"msg_{delivery.id.hex}"
