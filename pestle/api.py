@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from pestle.auth.endpoints import router as auth_router
+from pestle.barcodes.endpoints import router as barcodes_router
 from pestle.fulfilment.endpoints import router as fulfilment_router
 from pestle.intake.endpoints import router as intake_router
 from pestle.inventory.endpoints import router as inventory_router
@@ -12,6 +13,9 @@ from pestle.patients.endpoints import router as patients_router
 from pestle.prescribers.endpoints import router as prescribers_router
 from pestle.prescriptions.endpoints import router as prescriptions_router
 from pestle.products.endpoints import router as products_router
+from pestle.reports.endpoints import router as reports_router
+from pestle.search.endpoints import router as search_router
+from pestle.tasks.endpoints import router as tasks_router
 from pestle.users.endpoints import router as users_router
 
 API_PREFIX = "/api/v1"
@@ -28,3 +32,7 @@ router.include_router(inventory_router)
 router.include_router(products_router)
 router.include_router(orders_router)
 router.include_router(fulfilment_router)
+router.include_router(barcodes_router)
+router.include_router(search_router)
+router.include_router(reports_router)
+router.include_router(tasks_router)

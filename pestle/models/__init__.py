@@ -1,6 +1,7 @@
 """Every ORM model, one per file, re-exported here."""
 
 from pestle.models.api_key import ApiKey
+from pestle.models.barcode import BARCODE_ENTITY_TYPES, Barcode
 from pestle.models.base import Base
 from pestle.models.customer import Customer
 from pestle.models.idempotency_record import IdempotencyRecord
@@ -48,16 +49,21 @@ from pestle.models.product import (
 )
 from pestle.models.risk_factor import RiskFactorMapping, RiskFactorText
 from pestle.models.risk_factor_concept import RiskFactorConcept, RiskFactorConceptName
+from pestle.models.task import TASK_CATEGORIES, TASK_STATUSES, Task, TaskWatcher
 from pestle.models.user import CUSTOMER_ROLES, STAFF_ROLES, Role, User
 
 __all__ = [
+    "BARCODE_ENTITY_TYPES",
     "CHANNELS",
     "CUSTOMER_ROLES",
     "ORDER_STATUS_CODES",
     "PRESCRIPTION_STATUSES",
     "STAFF_ROLES",
     "STUCK_REASONS",
+    "TASK_CATEGORIES",
+    "TASK_STATUSES",
     "ApiKey",
+    "Barcode",
     "Base",
     "Customer",
     "Delivery",
@@ -94,5 +100,7 @@ __all__ = [
     "Shipment",
     "Subscription",
     "SubscriptionSecret",
+    "Task",
+    "TaskWatcher",
     "User",
 ]
