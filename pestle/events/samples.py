@@ -123,15 +123,14 @@ def _patient(updated_at: str) -> dict[str, JsonValue]:
     }
 
 
-def _task(app_url: str, status_code: str, status_name: str) -> dict[str, JsonValue]:
-    # Tasks are not built yet (issue 8): the Blend Task object as far as the contract shows
-    # it, to be made to match the real payload when tasks emit.
+def _task(status_code: str, status_name: str) -> dict[str, JsonValue]:
+    # The Task object with ids for its users (tasks.service.event_data). No `url`: the
+    # pharmacy's app has no task page, and tasks Pestle opens itself know no app URL.
     done = status_code == "COMPLETED"
     return {
         "id": TASK_ID,
         "created_at": "2025-03-17T09:30:00.000000",
         "updated_at": "2025-03-17T15:45:00.000000" if done else "2025-03-17T09:30:00.000000",
-        "url": f"{app_url}/tasks/{TASK_ID}",
         "name": "Confirm shelf-stability of batch B-817",
         "description": "The replacement batch needs a BUD check before compounding.",
         "category_code": "T01",
@@ -196,7 +195,7 @@ def sample(event_code: str, app_url: str) -> dict[str, JsonValue]:
                 }
             ],
         },
-        "task.created": _task(app_url, "NEW", "New"),
-        "task.completed": _task(app_url, "COMPLETED", "Completed"),
+        "task.created": _task("NEW", "New"),
+        "task.completed": _task("COMPLETED", "Completed"),
     }
     return samples[event_code]

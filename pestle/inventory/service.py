@@ -27,6 +27,7 @@ from pestle.kit.ndc import NdcSegments, parse_ndc
 from pestle.kit.pagination import Page, PageRequest
 from pestle.kit.time import utcnow
 from pestle.products.service import product_service
+from pestle.tasks.service import task_service
 
 LOW_STOCK = "inventory.low_stock"
 LOT_EXPIRING = "inventory.lot_expiring"
@@ -536,7 +537,18 @@ class InventoryService:
                 continue
             # Conditional: of concurrent requests that saw the same crossing, one changes it.
             changed = await repository.flag_low_stock(product_id, stock < threshold)
-            if changed is None or not changed.is_low_stock or changed.customer_id is None:
+            if changed is None or not changed.is_low_stock:
+                continue
+            await task_service.open_automatic(
+                repository.session,
+                source_key=f"low_stock:{changed.product_id}",
+                category_code="T04",
+                name=f"Reorder {changed.name} ({changed.sku}): low on stock",
+                description=f"{stock} in stock, below the reorder threshold of "
+                f"{changed.reorder_threshold}.",
+                customer_id=changed.customer_id,
+            )
+            if changed.customer_id is None:
                 continue
             data = {
                 "product_id": changed.product_id,

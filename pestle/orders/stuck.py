@@ -32,6 +32,7 @@ from pestle.kit.time import as_utc, utcnow
 from pestle.orders.repository import OrderRepository
 from pestle.orders.service import order_service, summary
 from pestle.prescriptions.service import prescription_service
+from pestle.tasks.service import task_service
 
 SCANNED_STATUSES = ("N01", "P01", "P02")
 MISSING_AFTER = timedelta(hours=24)
@@ -250,4 +251,14 @@ async def scan_stuck(
             "resolves_at": stuck.resolves_at,
         }
         await events.emit(session, "order.stuck", payload, marked.customer_id)
+        await task_service.open_automatic(
+            session,
+            source_key=f"stuck:{marked.id}",
+            category_code="T01",
+            name=f"Order {marked.order_number} is stuck: {stuck.reason.replace('_', ' ')}",
+            description=stuck.detail,
+            customer_id=marked.customer_id,
+            order_id=marked.id,
+            patient_id=marked.patient_id,
+        )
     return ScanCounts(stuck=newly, cleared=cleared, still_stuck=still)
