@@ -142,7 +142,8 @@ async def list_barcodes(
         404: error_response(EntityNotFound, NoActiveBarcode),
     },
     description="Pestle's addition: the entity's newest active, unexpired barcode value as a "
-    "printable symbol, `scale` px per module, with the symbology's quiet zone. With no such "
+    "printable symbol, `scale` px per module, with the symbology's quiet zone (Aztec needs "
+    "none). With no such "
     "barcode it is 404: issue one first.",
 )
 async def barcode_label(

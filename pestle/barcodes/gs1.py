@@ -60,8 +60,9 @@ class Gs1Data:
 
 
 def _normalized(scanned: str) -> str:
-    # GS1's character set has no whitespace: what a scanner or a copy added goes.
-    text = re.sub(r"\s+", "", scanned)
+    # GS1's character set has no spaces or line breaks: what a scanner or a copy added goes.
+    # (Not \s: Python counts GS, 0x1D, as whitespace.)
+    text = re.sub(r"[ \t\r\n]+", "", scanned)
     text = text.replace("<GS>", GS)
     text = _SYMBOLOGY_IDENTIFIER.sub("", text)
     # A leading FNC1 marks a GS1 symbol; some scanners pass it on as GS.

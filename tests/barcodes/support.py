@@ -90,9 +90,11 @@ def decode_image(uri: str) -> Decoded:
 
 def aztec_modules(value: str) -> int:
     """The side of ``value``'s Aztec symbol in modules."""
-    side: int = zxingcpp.create_barcode(value, zxingcpp.BarcodeFormat.Aztec).to_image(
-        scale=1, add_quiet_zones=False
-    ).shape[0]
+    side: int = (
+        zxingcpp.create_barcode(value, zxingcpp.BarcodeFormat.Aztec)
+        .to_image(scale=1, add_quiet_zones=False)
+        .shape[0]
+    )
     return side
 
 
@@ -106,8 +108,8 @@ def assert_blend_image(barcode: dict[str, Any]) -> None:
     assert decoded.info["greyscale"] is True
     assert decoded.info["bitdepth"] == 1
     rows = decoded.pixels
-    assert 0 in rows[0] and 0 in rows[-1]
-    assert 0 in [row[0] for row in rows] and 0 in [row[-1] for row in rows]
+    edges = [rows[0], rows[-1], [row[0] for row in rows], [row[-1] for row in rows]]
+    assert all(0 in edge for edge in edges)
     # Every module is a 2 x 2 block of one colour.
     for y in range(0, side, 2):
         for x in range(0, side, 2):

@@ -344,7 +344,11 @@ class TestTenancy:
             by_admin = await issue(clinic_a, "user", member_id)
             assert by_admin["entity_id"] == member_id
             # A member issues and verifies too.
-            ok(await member.post(f"{API}/verify", json={"barcode_value": by_admin["barcode_value"]}))
+            ok(
+                await member.post(
+                    f"{API}/verify", json={"barcode_value": by_admin["barcode_value"]}
+                )
+            )
         staff_id = (await me(pharmacist))["id"]
         async with db.writes_nothing():
             response = await clinic_a.post(f"{API}/user/{staff_id}")
