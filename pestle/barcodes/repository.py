@@ -6,10 +6,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, literal, or_, select
+from sqlalchemy import Select, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pestle import models
+from pestle.inventory.repository import InventoryRepository
 from pestle.kit.pagination import Page, PageRequest, fetch_page
 from pestle.kit.time import utcnow
 
@@ -128,22 +129,11 @@ class BarcodeRepository:
 
     # -- GS1 scans --------------------------------------------------------------------------
 
-    def _visible_lots(self) -> ColumnElement[bool] | None:
-        """As the Inventory area shows lots: a customer sees the lots it recorded and the
-        lots linked to its products."""
-        if self.customer_id is None:
-            return None
-        linked = (
-            select(Link.id)
-            .join(Product, Product.id == Link.product_id)
-            .where(Link.lot_id == Lot.id, Product.customer_id == self.customer_id)
-        )
-        return or_(Lot.customer_id == self.customer_id, exists(linked))
-
     async def lots_of_item(
         self, gtin: str | None, ndc_digits: str | None, upc: str | None, batch: str | None
     ) -> list[models.InventoryLot]:
-        """Lots carrying the item's GTIN, NDC or UPC (with no item: the batch number alone)."""
+        """Lots the caller sees (as Inventory shows them: a customer's own and those linked to
+        its products) carrying the item's GTIN, NDC or UPC (with no item: the batch alone)."""
         identifies = []
         if gtin is not None:
             identifies.append(Lot.gtin == gtin)
@@ -156,11 +146,10 @@ class BarcodeRepository:
             if batch is None:
                 return []
             identifies.append(Lot.batch_number == batch)
-        statement = select(Lot).where(or_(*identifies))
-        visible = self._visible_lots()
-        if visible is not None:
-            statement = statement.where(visible)
-        return list(await self.session.scalars(statement.order_by(Lot.id)))
+        # The lots the caller sees are the Inventory area's to say: one rule, not a copy.
+        visible = InventoryRepository(self.session, self.customer_id).lots()
+        statement = visible.where(or_(*identifies)).order_by(Lot.id)
+        return list(await self.session.scalars(statement))
 
     async def products_fed_by(
         self, lot_ids: list[uuid.UUID]

@@ -141,6 +141,17 @@ class TestCreate:
                 assert response.status_code == 404
                 assert response.json() == {"error": "EntityNotFound", "detail": detail}
 
+    async def test_a_retry_with_the_same_idempotency_key_issues_one(
+        self, clinic_a: httpx.AsyncClient, db: Db
+    ) -> None:
+        patient = await make_patient(clinic_a)
+        url = f"{API}/patient/{patient['id']}"
+        headers = {"Idempotency-Key": "scan-station-7-0001"}
+        first = ok(await clinic_a.post(url, headers=headers), 201)
+        again = ok(await clinic_a.post(url, headers=headers), 201)
+        assert again == first
+        assert await db.count(models.Barcode) == 1
+
     async def test_an_order_by_its_number(self, clinic_a: httpx.AsyncClient) -> None:
         ids = await entities(clinic_a)
         order = ok(await clinic_a.get(f"/api/v1/orders/{ids['order']}"))

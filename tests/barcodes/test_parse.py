@@ -8,7 +8,7 @@ import zxingcpp
 from pestle.kit.ndc import gs1_check_digit
 from tests.barcodes.support import API
 from tests.conftest import Db
-from tests.orders.support import make_formula, make_product, ok, stock
+from tests.orders.support import LOT, make_formula, make_product, ok, stock
 
 PARSE = f"{API}/parse"
 GTIN = "00312345678906"  # indicator 0, GS1 US drug prefix 03, NDC 12345-678-90, check 6
@@ -146,3 +146,33 @@ async def test_unparseable_input_is_422_naming_the_problem(
             assert response.json() == {"error": error, "detail": f"barcode_value: {detail}"}
         for body in ({}, {"barcode_value": ""}, {"barcode_value": ["x"]}, {"value": HRI}):
             assert (await clinic_a.post(PARSE, json=body)).status_code == 422
+
+
+async def test_the_pharmacys_lots_as_inventory_shows_them(
+    clinic_a: httpx.AsyncClient, pharmacist: httpx.AsyncClient
+) -> None:
+    cream = await make_product(clinic_a, sku="CREAM")
+    lot = {**LOT, "type": "prescription", "gtin": GTIN, "batch_number": "LOT123"}
+    linked = ok(
+        await pharmacist.post(
+            "/api/v1/products/inventory",
+            json={
+                **lot,
+                "associations": [
+                    {"product_id": cream["id"], "type": "prescription", "units_per_product": 1}
+                ],
+            },
+        ),
+        201,
+    )
+    unlinked = ok(await pharmacist.post("/api/v1/products/inventory", json=lot), 201)
+    mine = ok(await clinic_a.post(PARSE, json={"barcode_value": HRI}))
+    assert [found["id"] for found in mine["inventory_lots"]] == [linked["id"]]
+    assert mine["products"] == [product_json(cream, "prescription")]
+    everything = ok(await pharmacist.post(PARSE, json={"barcode_value": HRI}))
+    assert [found["id"] for found in everything["inventory_lots"]] == [linked["id"], unlinked["id"]]
+    assert [found["product_ids"] for found in everything["inventory_lots"]] == [[cream["id"]], []]
+    # Without a GTIN the batch number alone finds the lots.
+    by_batch = ok(await clinic_a.post(PARSE, json={"barcode_value": "(10)LOT123"}))
+    assert by_batch["gtin"] is None
+    assert [found["id"] for found in by_batch["inventory_lots"]] == [linked["id"]]
