@@ -82,13 +82,11 @@ def codes(known: Mapping[str, str]) -> list[schemas.CodeName]:
     return [schemas.CodeName(code=code, name=name) for code, name in known.items()]
 
 
-def event_data(task: models.Task) -> dict[str, Any]:
-    """``task.created`` / ``task.completed``: the Task object with ids for its users (no
-    expansion: names of people stay out of webhooks) and ``updated_at``."""
+def fields(task: models.Task) -> dict[str, Any]:
+    """What the Task object and the task events share: everything but the users' summaries."""
     return {
         "id": task.id,
         "created_at": task.created_at,
-        "updated_at": task.updated_at,
         "name": task.name,
         "description": task.description,
         "category_code": task.category_code,
@@ -102,6 +100,12 @@ def event_data(task: models.Task) -> dict[str, Any]:
         "created_by_id": task.created_by_id,
         "completed_at": task.completed_at,
     }
+
+
+def event_data(task: models.Task) -> dict[str, Any]:
+    """``task.created`` / ``task.completed``: the Task object with ids for its users (no
+    expansion: names of people stay out of webhooks) and ``updated_at``."""
+    return fields(task) | {"updated_at": task.updated_at}
 
 
 @dataclass(frozen=True)
@@ -229,22 +233,9 @@ class TaskService:
         }
         return [
             schemas.Task(
-                id=task.id,
-                name=task.name,
-                description=task.description,
-                category_code=task.category_code,
-                category_name=TASK_CATEGORIES[task.category_code],
-                status_code=task.status_code,
-                status_name=TASK_STATUSES[task.status_code],
-                assignee_id=task.assignee_id,
+                **fields(task),
                 assignee=users.get(task.assignee_id) if task.assignee_id else None,
                 watchers=[users[user_id] for user_id in watchers[task.id]],
-                order_id=task.order_id,
-                patient_id=task.patient_id,
-                prescription_id=task.prescription_id,
-                created_by_id=task.created_by_id,
-                created_at=task.created_at,
-                completed_at=task.completed_at,
             )
             for task in tasks
         ]

@@ -2,6 +2,7 @@
 its expected event, read back from the database."""
 
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 import httpx
@@ -46,6 +47,26 @@ async def stored(db: Db, task_id: str) -> models.Task:
     return found  # type: ignore[no-any-return]
 
 
+def _shared(task: models.Task) -> dict[str, Any]:
+    def text(value: object) -> str | None:
+        return str(value) if value is not None else None
+
+    return {
+        "id": str(task.id),
+        "name": task.name,
+        "description": task.description,
+        "category_code": task.category_code,
+        "category_name": TASK_CATEGORIES[task.category_code],
+        "status_code": task.status_code,
+        "status_name": TASK_STATUSES[task.status_code],
+        "assignee_id": text(task.assignee_id),
+        "order_id": text(task.order_id),
+        "patient_id": text(task.patient_id),
+        "prescription_id": text(task.prescription_id),
+        "created_by_id": text(task.created_by_id),
+    }
+
+
 async def expected_body(
     db: Db,
     task_id: str,
@@ -54,21 +75,9 @@ async def expected_body(
 ) -> dict[str, Any]:
     """The Task object of the stored task, users given as their summaries."""
     task = await stored(db, task_id)
-    return {
-        "id": task_id,
-        "name": task.name,
-        "description": task.description,
-        "category_code": task.category_code,
-        "category_name": TASK_CATEGORIES[task.category_code],
-        "status_code": task.status_code,
-        "status_name": TASK_STATUSES[task.status_code],
-        "assignee_id": assignee["id"] if assignee else None,
+    return _shared(task) | {
         "assignee": assignee,
         "watchers": watchers or [],
-        "order_id": str(task.order_id) if task.order_id else None,
-        "patient_id": str(task.patient_id) if task.patient_id else None,
-        "prescription_id": str(task.prescription_id) if task.prescription_id else None,
-        "created_by_id": str(task.created_by_id) if task.created_by_id else None,
         "created_at": rest_format(task.created_at),
         "completed_at": rest_format(task.completed_at) if task.completed_at else None,
     }
@@ -77,23 +86,20 @@ async def expected_body(
 async def expected_event(db: Db, task_id: str) -> dict[str, Any]:
     """The ``data`` of a task event for the stored task, as it stands now."""
     task = await stored(db, task_id)
-    return {
-        "id": task_id,
+    return _shared(task) | {
         "created_at": webhook_format(task.created_at),
         "updated_at": webhook_format(task.updated_at),
-        "name": task.name,
-        "description": task.description,
-        "category_code": task.category_code,
-        "category_name": TASK_CATEGORIES[task.category_code],
-        "status_code": task.status_code,
-        "status_name": TASK_STATUSES[task.status_code],
-        "assignee_id": str(task.assignee_id) if task.assignee_id else None,
-        "order_id": str(task.order_id) if task.order_id else None,
-        "patient_id": str(task.patient_id) if task.patient_id else None,
-        "prescription_id": str(task.prescription_id) if task.prescription_id else None,
-        "created_by_id": str(task.created_by_id) if task.created_by_id else None,
         "completed_at": webhook_format(task.completed_at) if task.completed_at else None,
     }
+
+
+async def refused(
+    db: Db, send: Awaitable[httpx.Response], status: int, error: dict[str, Any]
+) -> None:
+    """Sends the request and asserts its exact error and that it wrote nothing."""
+    async with db.writes_nothing():
+        response = await send
+    assert (response.status_code, response.json()) == (status, error)
 
 
 async def task_events(db: Db) -> list[tuple[str, uuid.UUID, dict[str, Any]]]:

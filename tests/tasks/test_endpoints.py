@@ -19,6 +19,7 @@ from tests.tasks.support import (
     create_task,
     expected_body,
     expected_event,
+    refused,
     stored,
     summary,
     task_events,
@@ -36,6 +37,13 @@ def not_involvable(field: str, user_id: object) -> dict[str, str]:
     return {
         "error": "UserNotInvolvable",
         "detail": f"{field}: no active user {user_id} of this task's customer or the pharmacy.",
+    }
+
+
+def unknown_code(field: str, value: str, choices: str) -> dict[str, str]:
+    return {
+        "error": "UnknownTaskCode",
+        "detail": f"{field}: unknown code {value!r}; known codes: {choices}.",
     }
 
 
@@ -170,26 +178,18 @@ class TestCreate:
         assert await db.count(models.TaskWatcher) == 1
 
     async def test_unknown_codes(self, clinic_a: httpx.AsyncClient, db: Db) -> None:
-        async with db.writes_nothing():
-            response = await clinic_a.post(TASKS, json={"name": "x", "category_code": "T99"})
-            assert (response.status_code, response.json()) == (
-                422,
-                {
-                    "error": "UnknownTaskCode",
-                    "detail": f"category_code: unknown code 'T99'; known codes: "
-                    f"{CATEGORY_CHOICES}.",
-                },
-            )
-            response = await clinic_a.post(
-                TASKS, json={"name": "x", "category_code": "T01", "status_code": "DONE"}
-            )
-            assert (response.status_code, response.json()) == (
-                422,
-                {
-                    "error": "UnknownTaskCode",
-                    "detail": f"status_code: unknown code 'DONE'; known codes: {STATUS_CHOICES}.",
-                },
-            )
+        await refused(
+            db,
+            clinic_a.post(TASKS, json={"name": "x", "category_code": "T99"}),
+            422,
+            unknown_code("category_code", "T99", CATEGORY_CHOICES),
+        )
+        await refused(
+            db,
+            clinic_a.post(TASKS, json={"name": "x", "category_code": "T01", "status_code": "DONE"}),
+            422,
+            unknown_code("status_code", "DONE", STATUS_CHOICES),
+        )
 
     async def test_bad_bodies(self, clinic_a: httpx.AsyncClient, db: Db) -> None:
         async with db.writes_nothing():
@@ -240,11 +240,9 @@ class TestCreate:
             ("patient_id", "patient", ready.patient["id"]),
             ("prescription_id", "prescription", prescription_id),
         ):
-            async with db.writes_nothing():
-                response = await clinic_b.post(
-                    TASKS, json={"name": "x", "category_code": "T01", field: value}
-                )
-            assert (response.status_code, response.json()) == (
+            await refused(
+                db,
+                clinic_b.post(TASKS, json={"name": "x", "category_code": "T01", field: value}),
                 404,
                 {"error": "LinkedRowNotFound", "detail": f"{field}: no {kind} {value}."},
             )
@@ -253,34 +251,29 @@ class TestCreate:
         self, clinic_a: httpx.AsyncClient, clinic_b: httpx.AsyncClient, db: Db
     ) -> None:
         other = await user(db, CLINIC_B)
-        async with db.writes_nothing():
-            response = await clinic_a.post(
+        await refused(
+            db,
+            clinic_a.post(
                 TASKS, json={"name": "x", "category_code": "T01", "assignee": str(other.id)}
-            )
-            assert (response.status_code, response.json()) == (
-                404,
-                not_involvable("assignee", other.id),
-            )
-            response = await clinic_a.post(
-                TASKS,
-                json={"name": "x", "category_code": "T01", "watchers": [{"id": UNKNOWN}]},
-            )
-            assert (response.status_code, response.json()) == (
-                404,
-                not_involvable("watchers", UNKNOWN),
-            )
+            ),
+            404,
+            not_involvable("assignee", other.id),
+        )
+        await refused(
+            db,
+            clinic_a.post(
+                TASKS, json={"name": "x", "category_code": "T01", "watchers": [{"id": UNKNOWN}]}
+            ),
+            404,
+            not_involvable("watchers", UNKNOWN),
+        )
 
     async def test_inactive_users(self, clinic_a: httpx.AsyncClient, db: Db) -> None:
         colleague = await db.create_user("member@clinic-a.pestle.dev", "member", "Clinic A")
         await db.deactivate("member@clinic-a.pestle.dev")
-        async with db.writes_nothing():
-            response = await clinic_a.post(
-                TASKS,
-                json={"name": "x", "category_code": "T01", "watchers": [{"id": str(colleague.id)}]},
-            )
-        assert (response.status_code, response.json()) == (
-            404,
-            not_involvable("watchers", colleague.id),
+        body = {"name": "x", "category_code": "T01", "watchers": [{"id": str(colleague.id)}]}
+        await refused(
+            db, clinic_a.post(TASKS, json=body), 404, not_involvable("watchers", colleague.id)
         )
 
     async def test_colleagues_and_staff_may_be_involved(
@@ -324,17 +317,15 @@ class TestStaffCreate:
     ) -> None:
         ready = await ready_order(clinic_a)
         theirs = await make_patient(clinic_b)
-        async with db.writes_nothing():
-            response = await pharmacist.post(
-                TASKS,
-                json={
-                    "name": "x",
-                    "category_code": "T01",
-                    "order_id": ready.order["id"],
-                    "patient_id": theirs["id"],
-                },
-            )
-        assert (response.status_code, response.json()) == (
+        body = {
+            "name": "x",
+            "category_code": "T01",
+            "order_id": ready.order["id"],
+            "patient_id": theirs["id"],
+        }
+        await refused(
+            db,
+            pharmacist.post(TASKS, json=body),
             422,
             {
                 "error": "LinksOfSeveralCustomers",
@@ -353,13 +344,9 @@ class TestStaffCreate:
         assert (response.status_code, response.json()) == (404, not_found(created["id"]))
         assert ok(await clinic_a.get(TASKS)) == []
         customer_user = await user(db, CLINIC_A)
-        async with db.writes_nothing():
-            response = await pharmacist.post(
-                TASKS, json={"name": "x", "category_code": "T04", "assignee": str(customer_user.id)}
-            )
-        assert (response.status_code, response.json()) == (
-            404,
-            not_involvable("assignee", customer_user.id),
+        body = {"name": "x", "category_code": "T04", "assignee": str(customer_user.id)}
+        await refused(
+            db, pharmacist.post(TASKS, json=body), 404, not_involvable("assignee", customer_user.id)
         )
 
 
@@ -444,10 +431,7 @@ class TestList:
         response = await clinic_a.get(TASKS, params={"status_code": "DONE"})
         assert (response.status_code, response.json()) == (
             422,
-            {
-                "error": "UnknownTaskCode",
-                "detail": f"status_code: unknown code 'DONE'; known codes: {STATUS_CHOICES}.",
-            },
+            unknown_code("status_code", "DONE", STATUS_CHOICES),
         )
         response = await clinic_a.get(TASKS, params={"category_code": "X"})
         assert response.json()["error"] == "UnknownTaskCode"
@@ -561,10 +545,7 @@ class TestUpdate:
                 path,
                 {"category_code": "T9"},
                 422,
-                {
-                    "error": "UnknownTaskCode",
-                    "detail": f"category_code: unknown code 'T9'; known codes: {CATEGORY_CHOICES}.",
-                },
+                unknown_code("category_code", "T9", CATEGORY_CHOICES),
             ),
             (
                 clinic_a,
@@ -592,9 +573,7 @@ class TestUpdate:
             ),
         ]
         for client, url, body, status, error in refusals:
-            async with db.writes_nothing():
-                response = await client.put(url, json=body)
-            assert (response.status_code, response.json()) == (status, error), body
+            await refused(db, client.put(url, json=body), status, error)
         assert ok(await clinic_a.get(path)) == created
         response = await clinic_a.put(path, json={"name": 5})
         [error] = response.json()["detail"]
@@ -611,11 +590,9 @@ class TestUpdate:
         theirs = await make_patient(clinic_b)
         me = await user(db, CLINIC_A)
         created = await create_task(pharmacist, patient_id=mine["id"], assignee=str(me.id))
-        async with db.writes_nothing():
-            response = await pharmacist.put(
-                f"{TASKS}/{created['id']}", json={"patient_id": theirs["id"]}
-            )
-        assert (response.status_code, response.json()) == (
+        await refused(
+            db,
+            pharmacist.put(f"{TASKS}/{created['id']}", json={"patient_id": theirs["id"]}),
             404,
             not_involvable("assignee", me.id),
         )
