@@ -613,3 +613,13 @@ async def test_task_ids_are_uuid7(pharmacist: httpx.AsyncClient, db: Db) -> None
     created = await create_task(pharmacist)
     assert uuid.UUID(created["id"]).version == 7
     assert await db.count(models.Task) == 1
+
+
+async def test_a_retried_create_is_one_task(clinic_a: httpx.AsyncClient, db: Db) -> None:
+    body = {"name": "Call back", "category_code": "T06"}
+    headers = {"Idempotency-Key": "task-1"}
+    first = await clinic_a.post(TASKS, json=body, headers=headers)
+    again = await clinic_a.post(TASKS, json=body, headers=headers)
+    assert (first.status_code, again.status_code, again.json()) == (201, 201, first.json())
+    assert await db.count(models.Task) == 1
+    assert len(await task_events(db)) == 1
