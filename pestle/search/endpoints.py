@@ -71,8 +71,7 @@ async def search_orders(
     "/patients",
     response_model=schemas.PatientResults,
     responses=_REFUSED,
-    description="Patients match by id, name, email, phone, date of birth or external id. "
-    + _HOW,
+    description="Patients match by id, name, email, phone, date of birth or external id. " + _HOW,
 )
 async def search_patients(
     q: Q, session: SessionDep, principal: AnyUser, limit: Limit = 50
@@ -89,8 +88,7 @@ async def search_patients(
     description=(
         "Products of all three families match by id, name, SKU or product code; "
         "`result_type` is the family (`prescription`, `non_prescription`, "
-        "`order_material`). A customer also finds the pharmacy's global order materials. "
-        + _HOW
+        "`order_material`). A customer also finds the pharmacy's global order materials. " + _HOW
     ),
 )
 async def search_products(

@@ -110,9 +110,7 @@ class SearchText:
     def text(self) -> ColumnElement[str]:
         if not self.sqlite:
             return self.function
-        return (
-            select(self.fts.c.body).where(self.fts.c.rowid == self.rowid).scalar_subquery()
-        )
+        return select(self.fts.c.body).where(self.fts.c.rowid == self.rowid).scalar_subquery()
 
     def rank(self, wanted: Needles, *others: "SearchText") -> ColumnElement[float]:
         """The score of the first rank needle in this text (or in ``others``')."""

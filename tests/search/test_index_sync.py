@@ -1,0 +1,93 @@
+"""The search index is the database's own business: a row written by any code path, over
+HTTP or straight through a session, is found (or no longer found) in the same transaction."""
+
+import uuid
+from datetime import date
+
+import httpx
+from sqlalchemy import delete, update
+
+from pestle import models
+from pestle.search.repository import SearchRepository
+from pestle.search.service import parse
+from tests.conftest import Db
+from tests.orders.support import ok
+from tests.prescriptions.test_lifecycle import customer_id
+from tests.search.support import ranked, search, willard_and_reversed
+
+
+async def test_a_renamed_patient_is_found_by_the_new_name_only(
+    clinic_a: httpx.AsyncClient,
+) -> None:
+    willard, reversed_ = await willard_and_reversed(clinic_a)
+    renamed = {"last_name": "Zebulon", "phone": "6175550123"}
+    ok(await clinic_a.put(f"/api/v1/patients/{willard['id']}", json=renamed))
+
+    assert ranked(await search(clinic_a, "Donnelly", "/patients")) == [(reversed_["id"], 1.0)]
+    assert await search(clinic_a, '"Willard Donnelly"', "/patients") == []
+    assert await search(clinic_a, "6417383445", "/patients") == []
+    assert ranked(await search(clinic_a, "zebulon", "/patients")) == [(willard["id"], 1.0)]
+    assert ranked(await search(clinic_a, "(617) 555-0123", "/patients")) == [(willard["id"], 1.0)]
+
+
+async def test_rows_written_in_a_transaction_are_searchable_inside_it(
+    clinic_a: httpx.AsyncClient, db: Db
+) -> None:
+    willard, reversed_ = await willard_and_reversed(clinic_a)
+    clinic = await customer_id(db)
+
+    async with db.database.transaction() as session:
+        session.add(
+            models.Patient(
+                customer_id=clinic,
+                first_name="Quentin",
+                last_name="Quirrell",
+                date_of_birth=date(1970, 5, 6),
+            )
+        )
+        await session.execute(
+            update(models.Patient)
+            .where(models.Patient.id == uuid.UUID(willard["id"]))
+            .values(first_name="Wilhelmina")
+        )
+        await session.execute(
+            delete(models.Patient).where(models.Patient.id == uuid.UUID(reversed_["id"]))
+        )
+        await session.flush()
+        repository = SearchRepository(session, clinic)
+
+        [(quentin, rank)] = await repository.patients(parse("quirrell"), 10)
+        assert (quentin.first_name, rank) == ("Quentin", 1.0)
+        assert await repository.patients(parse("05/06/1970"), 10) == [(quentin, 1.0)]
+        found = await repository.patients(parse("wilhelmina"), 10)
+        assert [(str(row.id), rank) for row, rank in found] == [(willard["id"], 1.0)]
+        assert await repository.patients(parse('"Willard Donnelly"'), 10) == []
+        assert await repository.patients(parse("dw@example"), 10) == []
+
+    assert ranked(await search(clinic_a, "Wilhelmina Donnelly", "/patients")) == [
+        (willard["id"], 1.0)
+    ]
+    assert await search(clinic_a, "dw@example.com", "/patients") == []
+    assert [hit["last_name"] for hit in await search(clinic_a, "Quirrell", "/patients")] == [
+        "Quirrell"
+    ]
+
+
+async def test_a_rolled_back_write_leaves_no_trace_in_the_index(
+    clinic_a: httpx.AsyncClient, db: Db
+) -> None:
+    willard, _ = await willard_and_reversed(clinic_a)
+
+    async with db.database.sessions() as session:
+        await session.execute(
+            update(models.Patient)
+            .where(models.Patient.id == uuid.UUID(willard["id"]))
+            .values(last_name="Ephemeral")
+        )
+        assert len(await SearchRepository(session, None).patients(parse("ephemeral"), 10)) == 1
+        await session.rollback()
+
+    assert await search(clinic_a, "ephemeral", "/patients") == []
+    assert ranked(await search(clinic_a, '"willard donnelly"', "/patients")) == [
+        (willard["id"], 1.0)
+    ]
