@@ -58,6 +58,10 @@ class Conflict(PestleError):
     status_code = 409
 
 
+class Gone(PestleError):
+    status_code = 410
+
+
 class PayloadTooLarge(PestleError):
     status_code = 413
 

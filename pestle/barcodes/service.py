@@ -17,17 +17,13 @@ from pestle import models
 from pestle.auth.service import Principal
 from pestle.barcodes import gs1, schemas, symbols
 from pestle.barcodes.repository import BarcodeRepository, Entity
-from pestle.exceptions import NotFound, PestleError
+from pestle.exceptions import Gone, NotFound
 from pestle.kit.ids import parse_uuid
 from pestle.kit.ndc import NdcSegments
 from pestle.kit.pagination import Page, PageRequest
 from pestle.kit.time import utcnow
 
 USER_BADGE_LIFETIME = timedelta(hours=1)
-
-
-class Gone(PestleError):
-    status_code = 410
 
 
 class EntityNotFound(NotFound):
