@@ -28,16 +28,18 @@ depends_on: str | Sequence[str] | None = None
 
 # (kind, columns): 'id' a uuid, 'text' any string, 'date' a date, 'name' first/middle/last
 # giving "first last" and "first middle last".
-_NAME = ('name', ('first_name', 'middle_name', 'last_name'))
+_PERSON = [
+    ('id', ('id',)),
+    ('text', ('first_name',)),
+    ('text', ('middle_name',)),
+    ('text', ('last_name',)),
+    ('name', ('first_name', 'middle_name', 'last_name')),
+    ('text', ('email',)),
+    ('text', ('phone',)),
+]
 SOURCES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
     'patient': [
-        ('id', ('id',)),
-        ('text', ('first_name',)),
-        ('text', ('middle_name',)),
-        ('text', ('last_name',)),
-        _NAME,
-        ('text', ('email',)),
-        ('text', ('phone',)),
+        *_PERSON,
         ('date', ('date_of_birth',)),
         ('text', ('external_id',)),
     ],
@@ -53,13 +55,7 @@ SOURCES: dict[str, list[tuple[str, tuple[str, ...]]]] = {
         ('text', ('product_code',)),
     ],
     'prescriber': [
-        ('id', ('id',)),
-        ('text', ('first_name',)),
-        ('text', ('middle_name',)),
-        ('text', ('last_name',)),
-        _NAME,
-        ('text', ('email',)),
-        ('text', ('phone',)),
+        *_PERSON,
         ('text', ('npi',)),
         ('text', ('dea',)),
         ('text', ('spi',)),
@@ -103,7 +99,8 @@ def _parts(table: str, ref: str, *, sqlite: bool) -> list[str]:
         elif kind == 'date' and sqlite:
             parts.append(f"coalesce({ref}{column} || '|' || replace({ref}{column}, '-', ''), '')")
         elif kind == 'date':
-            parts.append(f"coalesce(to_char({ref}{column}, 'YYYY-MM-DD') || '|' || to_char({ref}{column}, 'YYYYMMDD'), '')")
+            iso, digits = (f"to_char({ref}{column}, '{form}')" for form in ('YYYY-MM-DD', 'YYYYMMDD'))
+            parts.append(f"coalesce({iso} || '|' || {digits}, '')")
         else:
             first, middle, last = (f'{ref}{name}' for name in columns)
             parts.append(f"lower({first} || ' ' || {last})")
@@ -119,7 +116,9 @@ def _postgresql_upgrade() -> None:
     op.execute('CREATE EXTENSION IF NOT EXISTS pg_trgm')
     for table in SOURCES:
         columns = _columns(table)
-        parameters = ', '.join(f'{column} {_PG_TYPES.get(kind, "text")}' for column, kind in columns)
+        parameters = ', '.join(
+            f'{column} {_PG_TYPES.get(kind, "text")}' for column, kind in columns
+        )
         # IMMUTABLE although to_char is only STABLE: the patterns used name no locale or zone.
         op.execute(
             f'CREATE FUNCTION pestle_search_{table}({parameters}) RETURNS text '
@@ -144,7 +143,8 @@ def _sqlite_upgrade() -> None:
         index = f'search_{table}'
         body = text_expression(table, 'new.', sqlite=True)
         op.execute(f"CREATE VIRTUAL TABLE {index} USING fts5(body, tokenize='trigram')")
-        op.execute(f'INSERT INTO {index}(rowid, body) SELECT rowid, {text_expression(table, "", sqlite=True)} FROM "{table}"')
+        existing = text_expression(table, '', sqlite=True)
+        op.execute(f'INSERT INTO {index}(rowid, body) SELECT rowid, {existing} FROM "{table}"')
         op.execute(
             f'CREATE TRIGGER {index}_insert AFTER INSERT ON "{table}" BEGIN '
             f'INSERT INTO {index}(rowid, body) VALUES (new.rowid, {body}); END'

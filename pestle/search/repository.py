@@ -37,30 +37,12 @@ from pestle.models.base import Base, OwnedByCustomer
 M = TypeVar("M", bound=Base)
 
 # The arguments of each pestle_search_<table> function, in its order (migration 0012).
+_PERSON = ("id", "first_name", "middle_name", "last_name", "email", "phone")
 _COLUMNS: dict[str, tuple[str, ...]] = {
-    "patient": (
-        "id",
-        "first_name",
-        "middle_name",
-        "last_name",
-        "email",
-        "phone",
-        "date_of_birth",
-        "external_id",
-    ),
+    "patient": (*_PERSON, "date_of_birth", "external_id"),
     "order": ("id", "order_number", "external_id"),
     "product": ("id", "sku", "name", "product_code"),
-    "prescriber": (
-        "id",
-        "first_name",
-        "middle_name",
-        "last_name",
-        "email",
-        "phone",
-        "npi",
-        "dea",
-        "spi",
-    ),
+    "prescriber": (*_PERSON, "npi", "dea", "spi"),
     "prescription": ("id", "drug_name", "name", "product_code", "serial_number"),
 }
 _TRIGRAM = 3

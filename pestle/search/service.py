@@ -27,6 +27,7 @@ SUBSTRING_RANK = 0.5
 _PHRASE = re.compile(r'"([^"]*)"')
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _ISO_DATE_PREFIX = re.compile(r"\d{4}(-\d{0,2}(-\d{0,2})?)?")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 _PHONE = re.compile(r"\+?[\d\s().-]+")
 _US_PHONE_WITH_COUNTRY = 11
 _PRODUCT_SCHEMAS: dict[str, type[NonPrescriptionProduct | OrderMaterial]] = {
@@ -75,6 +76,17 @@ def _phone_digits(text: str) -> str | None:
     return digits or None
 
 
+def _filter(term: str) -> str:
+    """The needle that finds ``term``: an ISO date (or its year and month) is looked for as
+    the start of the YYYYMMDD field, a word a trigram index can narrow down, where dashed
+    dates share their trigrams with every other date."""
+    match = _ISO_DATE.fullmatch(term)
+    if match is None:
+        return term
+    year, month, day = match.groups()
+    return f"|{year}{month}{day}|" if day else f"|{year}{month}"
+
+
 def _clean(text: str) -> str:
     # `|` separates fields in the search text: typed, it would only match across fields.
     return " ".join(text.replace("|", " ").split()).lower()
@@ -108,7 +120,7 @@ def parse(q: str) -> Needles:
         return Needles(tuple(fields), (), EXACT_RANK)
     joined = " ".join(terms)
     ranks = ((_field(joined), EXACT_RANK), (f"|{joined}", PREFIX_RANK))
-    return Needles((*fields, *terms), ranks, SUBSTRING_RANK)
+    return Needles((*fields, *map(_filter, terms)), ranks, SUBSTRING_RANK)
 
 
 class SearchService:

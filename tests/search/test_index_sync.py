@@ -5,12 +5,12 @@ import uuid
 from datetime import date
 
 import httpx
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, text, update
 
 from pestle import models
 from pestle.search.repository import SearchRepository
 from pestle.search.service import parse
-from tests.conftest import Db
+from tests.conftest import Backend, Db
 from tests.orders.support import ok
 from tests.prescriptions.test_lifecycle import customer_id
 from tests.search.support import ranked, search, willard_and_reversed
@@ -91,3 +91,34 @@ async def test_a_rolled_back_write_leaves_no_trace_in_the_index(
     assert ranked(await search(clinic_a, '"willard donnelly"', "/patients")) == [
         (willard["id"], 1.0)
     ]
+
+
+async def test_every_search_reads_its_index(
+    clinic_a: httpx.AsyncClient, db: Db, backend: Backend
+) -> None:
+    """The text the queries search is the indexed one (an FTS5 table, or the very expression
+    of the GIN index): with sequential scans made dear, each plan names the index."""
+    clinic = await customer_id(db)
+    async with db.database.sessions() as session:
+        repository = SearchRepository(session, clinic)
+        sqlite = backend.name == "sqlite"
+        if not sqlite:
+            await session.execute(text("SET LOCAL enable_seqscan = off"))
+        for index in (
+            repository.patient,
+            repository.order,
+            repository.product,
+            repository.prescriber,
+            repository.prescription,
+        ):
+            statement = select(index.model.__table__.c.id).where(index.has("willard"))
+            compiled = statement.compile(
+                dialect=session.get_bind().dialect, compile_kwargs={"literal_binds": True}
+            )
+            explain = "EXPLAIN QUERY PLAN" if sqlite else "EXPLAIN"
+            plan = " ".join(
+                str(row) for row in await session.execute(text(f"{explain} {compiled}"))
+            )
+            name = index.model.__tablename__
+            expected = "VIRTUAL TABLE INDEX" if sqlite else f"ix_{name}_search"
+            assert expected in plan, plan
