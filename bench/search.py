@@ -61,7 +61,6 @@ RNG = random.Random(7)
 FIRST = names(RNG, 200)
 LAST = names(RNG, 200)
 INDEX = "ix_patient_search"
-ARGUMENTS = "id, first_name, middle_name, last_name, email, phone, date_of_birth, external_id"
 
 GENERATE = """
 INSERT INTO patient (id, customer_id, external_id, first_name, last_name, email, phone,
@@ -116,10 +115,7 @@ async def grow(database: Database, principal: Principal, have: int, want: int) -
     async with database.transaction() as session:
         await session.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
         await session.execute(
-            text(
-                f"CREATE INDEX {INDEX} ON patient "
-                f"USING gin (pestle_search_patient({ARGUMENTS}) gin_trgm_ops)"
-            )
+            text(f"CREATE INDEX {INDEX} ON patient USING gin (search_text gin_trgm_ops)")
         )
     indexed = time.perf_counter()
     async with database.engine.connect() as connection:

@@ -1,10 +1,11 @@
 """The SQL of search: each entity's search text, kept by the database (migration 0012), and
 the ranked queries over it.
 
-On PostgreSQL the text is `pestle_search_<table>(<columns>)`, the very expression of the GIN
-trigram index, so a `LIKE '%...%'` on it is an index scan. On SQLite it is the `body` of the
-FTS5 trigram table `search_<table>`, whose rowid is the source row's rowid; a needle of three
-characters or more is a MATCH there, a shorter one (which no trigram can find) a scan."""
+On PostgreSQL the text is the stored generated column `search_text` (not in the models: the
+database writes it) under a GIN trigram index, so a `LIKE '%...%'` on it is an index scan.
+On SQLite it is the `body` of the FTS5 trigram table `search_<table>`, whose rowid is the
+source row's rowid; a needle of three characters or more is a MATCH there, a shorter one
+(which no trigram can find) a scan."""
 
 import uuid
 from dataclasses import dataclass
@@ -36,15 +37,6 @@ from pestle.models.base import Base, OwnedByCustomer
 
 M = TypeVar("M", bound=Base)
 
-# The arguments of each pestle_search_<table> function, in its order (migration 0012).
-_PERSON = ("id", "first_name", "middle_name", "last_name", "email", "phone")
-_COLUMNS: dict[str, tuple[str, ...]] = {
-    "patient": (*_PERSON, "date_of_birth", "external_id"),
-    "order": ("id", "order_number", "external_id"),
-    "product": ("id", "sku", "name", "product_code"),
-    "prescriber": (*_PERSON, "npi", "dea", "spi"),
-    "prescription": ("id", "drug_name", "name", "product_code", "serial_number"),
-}
 _TRIGRAM = 3
 
 
@@ -73,15 +65,12 @@ class SearchText:
         name = model.__tablename__
         self.rowid: ColumnElement[Any] = literal_column(f'"{name}".rowid')
         self.fts = table(f"search_{name}", column("rowid"), column("body", String))
-        self.function: ColumnElement[str] = getattr(func, f"pestle_search_{name}")(
-            *(model.__table__.c[column_name] for column_name in _COLUMNS[name]),
-            type_=String,
-        )
+        self.column: ColumnElement[str] = literal_column(f'"{name}".search_text', String)
 
     def has(self, needle: str) -> ColumnElement[bool]:
         """The row's text contains ``needle``, found through the index."""
         if not self.sqlite:
-            return self.function.like(_like_pattern(needle))
+            return self.column.like(_like_pattern(needle))
         if len(needle) >= _TRIGRAM:
             phrase = '"' + needle.replace('"', '""') + '"'
             found: ColumnElement[bool] = self.fts.c.body.op("MATCH")(phrase)
@@ -91,7 +80,7 @@ class SearchText:
 
     def text(self) -> ColumnElement[str]:
         if not self.sqlite:
-            return self.function
+            return self.column
         return select(self.fts.c.body).where(self.fts.c.rowid == self.rowid).scalar_subquery()
 
     def rank(self, wanted: Needles, *others: "SearchText") -> ColumnElement[float]:
