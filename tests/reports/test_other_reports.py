@@ -112,6 +112,28 @@ class TestInventory:
              "40", "each", "2.5000", "100.0000", *tail],
         ]  # fmt: skip
 
+    async def test_a_shared_lot_shows_each_customer_only_its_products(
+        self,
+        pharmacist: httpx.AsyncClient,
+        clinic_a: httpx.AsyncClient,
+        clinic_b: httpx.AsyncClient,
+    ) -> None:
+        a_product = await make_product(clinic_a, name="Rapamycin 100mg")
+        b_product = await make_product(clinic_b, name="Semaglutide")
+        shared = await stock(pharmacist, a_product, batch_number="SHARED", cost_per_unit=1)
+        link = {"product_id": b_product["id"], "type": "prescription", "units_per_product": 1}
+        url = f"/api/v1/products/inventory/{shared['id']}/associations"
+        linked = await pharmacist.post(url, json=link)
+        assert linked.status_code == 201, linked.text
+
+        async def products(client: httpx.AsyncClient) -> list[tuple[str, list[str]]]:
+            lots = (await client.get(INVENTORY)).json()["lots"]
+            return [(lot["batch_number"], [p["name"] for p in lot["products"]]) for lot in lots]
+
+        assert await products(clinic_a) == [("SHARED", ["Rapamycin 100mg"])]
+        assert await products(clinic_b) == [("SHARED", ["Semaglutide"])]
+        assert await products(pharmacist) == [("SHARED", ["Rapamycin 100mg", "Semaglutide"])]
+
     async def test_negative_days_is_422(self, clinic_a: httpx.AsyncClient) -> None:
         response = await clinic_a.get(INVENTORY, params={"expiring_within_days": -1})
         assert response.status_code == 422
