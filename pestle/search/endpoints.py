@@ -31,6 +31,7 @@ _REFUSED: Responses = {422: error_response(BlankQuery)}
 
 @router.get(
     "",
+    summary="Search every kind of record",
     response_model=schemas.GlobalResults,
     responses=_REFUSED,
     description=(
@@ -53,6 +54,7 @@ async def search(
 
 @router.get(
     "/orders",
+    summary="Search orders",
     response_model=schemas.OrderResults,
     responses=_REFUSED,
     description=(
@@ -69,6 +71,7 @@ async def search_orders(
 
 @router.get(
     "/patients",
+    summary="Search patients",
     response_model=schemas.PatientResults,
     responses=_REFUSED,
     description="Patients match by id, name, email, phone, date of birth or external id. " + _HOW,
@@ -83,6 +86,7 @@ async def search_patients(
 
 @router.get(
     "/products",
+    summary="Search products",
     response_model=schemas.ProductResults,
     responses=_REFUSED,
     description=(

@@ -24,7 +24,8 @@ class Ranked(BaseModel):
 
     @classmethod
     def ranked(cls, entity: BaseModel, rank: float, **extra: Any) -> Self:
-        return cls.model_validate({**dict(entity), "rank": rank, **extra})
+        """``entity``'s fields, already validated, with the rank (not validated again)."""
+        return cls.model_construct(**dict(entity), rank=rank, **extra)
 
 
 class PatientResult(Ranked, Patient):
