@@ -2,7 +2,7 @@
 entity's own GET representation, flattened next to `rank` (and `result_type` where the
 contract has it)."""
 
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, cast
 
 from pydantic import BaseModel, Field
 
@@ -25,7 +25,7 @@ class Ranked(BaseModel):
     @classmethod
     def ranked(cls, entity: BaseModel, rank: float, **extra: Any) -> Self:
         """``entity``'s fields, already validated, with the rank (not validated again)."""
-        return cls.model_construct(**dict(entity), rank=rank, **extra)
+        return cast(Self, cls.model_construct(None, **{**dict(entity), "rank": rank, **extra}))
 
 
 class PatientResult(Ranked, Patient):
