@@ -168,9 +168,7 @@ class ReportRepository:
         """The statement's rows in chunks, through a server-side cursor where the engine has one."""
         if self.session.get_bind().dialect.name == "postgresql":
             # PostgreSQL plans a cursor for its first 10% of rows (fast-start index scans and
-            # nested loops); a report reads every row, so plan for all of them. Measured: the
-            # orders CSV over 1M orders took 10.7 s with the default, as long as the JSON
-            # without (bench/README.md, reports.py).
+            # nested loops); a report reads every row, so plan for all of them.
             await self.session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
         result = await self.session.stream(statement.execution_options(yield_per=STREAM_CHUNK))
         async for chunk in result.partitions(STREAM_CHUNK):

@@ -7,7 +7,8 @@ Decisions where the contract is silent (README "Reports"):
 - ``include`` defaults to every section; an unknown token is 400. Statuses with no orders are
   left out; statuses come in workflow order, products by family then largest count first.
 - CSV (``Accept: text/csv``) is streamed: rows are fetched in chunks from a cursor of their own,
-  so memory stays flat however many rows there are.
+  so memory stays flat however many rows there are. The orders report's rows are aggregates
+  (a product count per product), fetched whole so that PostgreSQL may plan them in parallel.
 - Customer users see their own customer's orders, stuck orders and the lots that feed their
   products; staff see every customer. The controlled-substance dispensing log is the pharmacy's
   legal record (21 CFR 1304.22), so only pharmacy staff may read it.
@@ -242,8 +243,11 @@ class ReportService:
                     ("status", s.status_code, s.status_name, s.count) for s in statuses
                 )
             if "products" in wanted:
-                async for chunk in repo.stream(repo.orders_by_product(span.start, span.end)):
-                    yield _csv_lines((kind, pid, name, n) for kind, pid, name, n in chunk)
+                # One row per product, however many orders: read whole, which lets PostgreSQL
+                # plan in parallel (it never does for a cursor; measured 4.0 s against 1.1 s
+                # over 1M orders, bench/README.md, reports.py).
+                rows = await repo.rows(repo.orders_by_product(span.start, span.end))
+                yield _csv_lines((kind, pid, name, n) for kind, pid, name, n in rows)
 
     async def inventory(
         self, session: AsyncSession, customer_id: uuid.UUID | None, within_days: int | None
