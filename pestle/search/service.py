@@ -98,20 +98,21 @@ def parse(q: str) -> Needles:
     fields = []
     for phrase in (_clean(found) for found in _PHRASE.findall(q)):
         if phrase:
-            fields.append(_field(_us_date(phrase) or phrase))
+            date = _us_date(phrase)
+            fields.append(_filter(date) if date else _field(phrase))
     rest = _clean(_PHRASE.sub(" ", q).replace('"', " "))
     terms: list[str] = []
     if rest:
         whole = _us_date(rest) or _phone_digits(rest)
         if whole is not None and _US_DATE.fullmatch(rest):
-            fields.append(_field(whole))
+            fields.append(_filter(whole))
         elif whole is not None:
             terms.append(whole)
         else:
             for word in rest.split():
                 date = _us_date(word)
                 if date is not None:
-                    fields.append(_field(date))
+                    fields.append(_filter(date))
                 else:
                     terms.append(word)
     if not fields and not terms:
