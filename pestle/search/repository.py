@@ -7,8 +7,10 @@ On SQLite it is the `body` of the FTS5 trigram table `search_<table>`, whose row
 source row's rowid; a needle of three characters or more is a MATCH there, a shorter one
 (which no trigram can find) a scan."""
 
+import re
 import uuid
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -38,6 +40,7 @@ from pestle.models.base import Base, OwnedByCustomer
 M = TypeVar("M", bound=Base)
 
 _TRIGRAM = 3
+_WHOLE_DATE = re.compile(r"\|(\d{4})(\d{2})(\d{2})\|")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,16 @@ class Needles:
     needles: tuple[str, ...]
     ranks: tuple[tuple[str, float], ...]
     default_rank: float
+
+
+def _birth_date(needle: str) -> date | None:
+    match = _WHOLE_DATE.fullmatch(needle)
+    if match is None:
+        return None
+    try:
+        return date(*map(int, match.groups()))
+    except ValueError:
+        return None
 
 
 def _like_pattern(needle: str) -> str:
@@ -127,13 +140,21 @@ class SearchRepository:
     async def patients(self, wanted: Needles, limit: int) -> list[tuple[models.Patient, float]]:
         patient = self.patient
         statement = select(models.Patient, patient.rank(wanted)).where(
-            self._owned(models.Patient), *(patient.has(needle) for needle in wanted.needles)
+            self._owned(models.Patient), *(self._patient_has(needle) for needle in wanted.needles)
         )
         return await self._ranked(statement, models.Patient, limit)
 
+    def _patient_has(self, needle: str) -> ColumnElement[bool]:
+        """A whole YYYYMMDD field is a date of birth, which the (customer_id, date_of_birth)
+        B-tree finds: the trigrams of eight digits are shared by most rows."""
+        born = _birth_date(needle)
+        if born is None:
+            return self.patient.has(needle)
+        return models.Patient.date_of_birth == born
+
     def _order_has(self, needle: str) -> ColumnElement[bool]:
         """The order's own fields, or its patient's, contain ``needle``: two index lookups."""
-        by_patient = select(models.Patient.id).where(self.patient.has(needle))
+        by_patient = select(models.Patient.id).where(self._patient_has(needle))
         return models.Order.id.in_(
             union(
                 select(models.Order.id).where(self.order.has(needle)),
