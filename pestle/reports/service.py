@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from pestle import models
 from pestle.exceptions import BadRequest
 from pestle.kit.time import rest_format, utcnow
 from pestle.orders.statuses import BY_CODE, STATUSES
@@ -383,7 +384,7 @@ def _expiring_before(now: datetime, within_days: int | None) -> datetime | None:
     return None if within_days is None else now + timedelta(days=within_days)
 
 
-def _stuck_order(order: Any) -> schemas.StuckOrder:
+def _stuck_order(order: models.Order) -> schemas.StuckOrder:
     return schemas.StuckOrder(
         id=order.id,
         order_number=order.order_number,
