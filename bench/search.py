@@ -196,7 +196,7 @@ async def explain(database: Database, principal: Principal, q: str) -> str:
             select(models.Patient.id, repository.patient.rank(wanted))
             .where(
                 models.Patient.customer_id == principal.customer_id,
-                *(repository.patient.has(needle) for needle in wanted.needles),
+                *(repository.patient_has(needle) for needle in wanted.needles),
             )
             .order_by(desc("rank"), models.Patient.id)
             .limit(50)

@@ -140,11 +140,11 @@ class SearchRepository:
     async def patients(self, wanted: Needles, limit: int) -> list[tuple[models.Patient, float]]:
         patient = self.patient
         statement = select(models.Patient, patient.rank(wanted)).where(
-            self._owned(models.Patient), *(self._patient_has(needle) for needle in wanted.needles)
+            self._owned(models.Patient), *(self.patient_has(needle) for needle in wanted.needles)
         )
         return await self._ranked(statement, models.Patient, limit)
 
-    def _patient_has(self, needle: str) -> ColumnElement[bool]:
+    def patient_has(self, needle: str) -> ColumnElement[bool]:
         """A whole YYYYMMDD field is a date of birth, which the (customer_id, date_of_birth)
         B-tree finds: the trigrams of eight digits are shared by most rows."""
         born = _birth_date(needle)
@@ -154,7 +154,7 @@ class SearchRepository:
 
     def _order_has(self, needle: str) -> ColumnElement[bool]:
         """The order's own fields, or its patient's, contain ``needle``: two index lookups."""
-        by_patient = select(models.Patient.id).where(self._patient_has(needle))
+        by_patient = select(models.Patient.id).where(self.patient_has(needle))
         return models.Order.id.in_(
             union(
                 select(models.Order.id).where(self.order.has(needle)),
