@@ -11,7 +11,7 @@ from pestle import models
 from pestle.search.repository import SearchRepository
 from pestle.search.service import parse
 from tests.conftest import Backend, Db
-from tests.orders.support import ok
+from tests.orders.support import ok, ready_order
 from tests.prescriptions.test_lifecycle import customer_id
 from tests.search.support import ranked, search, willard_and_reversed
 
@@ -122,3 +122,22 @@ async def test_every_search_reads_its_index(
             name = index.model.__tablename__
             expected = "VIRTUAL TABLE INDEX" if sqlite else f"ix_{name}_search"
             assert expected in plan, plan
+
+
+async def test_renamed_products_prescribers_and_orders_follow(clinic_a: httpx.AsyncClient) -> None:
+    ready = await ready_order(clinic_a)
+    [prescription] = ready.erx["prescriptions"]
+    prescriber_id = prescription["prescriber_id"]
+    product_url = f"/api/v1/products/prescription/{ready.product['id']}"
+    ok(await clinic_a.put(product_url, json={"name": "Rapamycin", "sku": "RAPA-SKU-9"}))
+    ok(await clinic_a.put(f"/api/v1/prescribers/{prescriber_id}", json={"last_name": "Dale"}))
+    order_url = f"/api/v1/orders/{ready.order['id']}"
+    ok(await clinic_a.put(order_url, json={"external_id": "renamed-order-77"}))
+
+    assert await search(clinic_a, "Mupirocin", "/products") == []
+    assert ranked(await search(clinic_a, "rapa-sku", "/products")) == [(ready.product["id"], 0.75)]
+    assert [hit["result_type"] for hit in await search(clinic_a, "Donnelly")] == []
+    assert [
+        (hit["result_type"], hit["id"]) for hit in await search(clinic_a, '"Willard Dale"')
+    ] == [("prescriber", prescriber_id)]
+    assert ranked(await search(clinic_a, "renamed-order", "/orders")) == [(ready.order["id"], 0.75)]
