@@ -23,6 +23,19 @@ def _render_item(kind: str, item: Any, autogen_context: AutogenContext) -> str |
     return False
 
 
+def _include_object(
+    item: Any, name: str | None, kind: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Leaves to migration 0012 what the search keeps in the database alone, outside the
+    models: the FTS5 tables (and their shadow tables) on SQLite, and the generated
+    `search_text` columns with their trigram indexes on PostgreSQL."""
+    if kind == "table" and name is not None and name.startswith("search_"):
+        return False
+    if kind == "column" and name == "search_text":
+        return False
+    return not (kind == "index" and name is not None and name.endswith("_search"))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
@@ -31,6 +44,7 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_object=_include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
