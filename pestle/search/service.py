@@ -29,6 +29,7 @@ _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _ISO_DATE_PREFIX = re.compile(r"\d{4}(-\d{0,2}(-\d{0,2})?)?")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
 _PHONE = re.compile(r"\+?[\d\s().-]+")
+_US_PHONE = 10
 _US_PHONE_WITH_COUNTRY = 11
 _PRODUCT_SCHEMAS: dict[str, type[NonPrescriptionProduct | OrderMaterial]] = {
     "prescription": PrescriptionProduct,
@@ -94,7 +95,8 @@ def _clean(text: str) -> str:
 
 def parse(q: str) -> Needles:
     """What ``q`` asks: quoted phrases match a whole field, MM/DD/YYYY a whole date of birth,
-    a formatted phone number its digits, and every other word a substring of any field."""
+    a formatted phone number its digits (a whole one of ten digits: a patient's phone), and
+    every other word a substring of any field."""
     fields = []
     for phrase in (_clean(found) for found in _PHRASE.findall(q)):
         if phrase:
@@ -102,12 +104,14 @@ def parse(q: str) -> Needles:
             fields.append(_filter(date) if date else _field(phrase))
     rest = _clean(_PHRASE.sub(" ", q).replace('"', " "))
     terms: list[str] = []
+    phone = None
     if rest:
         whole = _us_date(rest) or _phone_digits(rest)
         if whole is not None and _US_DATE.fullmatch(rest):
             fields.append(_filter(whole))
         elif whole is not None:
             terms.append(whole)
+            phone = whole if len(whole) == _US_PHONE else None
         else:
             for word in rest.split():
                 date = _us_date(word)
@@ -121,7 +125,7 @@ def parse(q: str) -> Needles:
         return Needles(tuple(fields), (), EXACT_RANK)
     joined = " ".join(terms)
     ranks = ((_field(joined), EXACT_RANK), (f"|{joined}", PREFIX_RANK))
-    return Needles((*fields, *map(_filter, terms)), ranks, SUBSTRING_RANK)
+    return Needles((*fields, *map(_filter, terms)), ranks, SUBSTRING_RANK, phone)
 
 
 class SearchService:

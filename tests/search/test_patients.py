@@ -6,7 +6,14 @@ import pytest
 
 from tests.conftest import Db
 from tests.orders.support import make_patient, ok
-from tests.search.support import SEARCH, WILLARD, ranked, search, willard_and_reversed
+from tests.search.support import (
+    REVERSED,
+    SEARCH,
+    WILLARD,
+    ranked,
+    search,
+    willard_and_reversed,
+)
 
 PATIENTS = "/patients"
 
@@ -140,6 +147,53 @@ async def test_limit_keeps_the_best(clinic_a: httpx.AsyncClient) -> None:
     assert ranked(await search(clinic_a, "ext-1", PATIENTS, limit=3)) == everyone[:3]
     assert ranked(await search(clinic_a, "ext-1", PATIENTS, limit=100)) == everyone
     assert ranked(await search(clinic_a, "ext-1", PATIENTS)) == everyone
+
+
+async def test_more_whole_matches_than_the_limit_are_the_oldest_of_them(
+    clinic_a: httpx.AsyncClient, clinic_b: httpx.AsyncClient, pharmacist: httpx.AsyncClient
+) -> None:
+    # A whole last name, first name and external id (each read through its own B-tree when
+    # there are at least `limit` of them), then a prefix.
+    willard, reversed_ = await willard_and_reversed(clinic_a)
+    by_id = await make_patient(
+        clinic_a, **{**REVERSED, "first_name": "Ann", "external_id": "DONNELLY"}
+    )
+    prefix = await make_patient(
+        clinic_a, **{**WILLARD, "last_name": "Donnellyson", "external_id": "EXT-P"}
+    )
+    everyone = [(willard["id"], 1.0), (reversed_["id"], 1.0), (by_id["id"], 1.0)]
+    everyone.append((prefix["id"], 0.75))
+
+    for limit in (1, 2, 3, 4, 50):
+        assert (
+            ranked(await search(clinic_a, "donnelly", PATIENTS, limit=limit)) == (everyone[:limit])
+        ), limit
+        assert (
+            ranked(await search(pharmacist, "DONNELLY", PATIENTS, limit=limit))
+            == (everyone[:limit])
+        ), limit
+    assert ranked(await search(clinic_a, "Willard  Donnelly", PATIENTS, limit=1)) == [
+        (willard["id"], 1.0)
+    ]
+    assert ranked(await search(clinic_a, "willard moises donnelly", PATIENTS, limit=1)) == [
+        (willard["id"], 1.0)
+    ]
+    assert await search(clinic_b, "donnelly", PATIENTS, limit=1) == []
+
+
+async def test_a_formatted_phone_number_is_a_phone_and_bare_digits_a_substring(
+    clinic_a: httpx.AsyncClient,
+) -> None:
+    willard, _ = await willard_and_reversed(clinic_a)
+    digits_elsewhere = await make_patient(
+        clinic_a, **{**REVERSED, "external_id": f"X{WILLARD['phone']}"}
+    )
+
+    assert ranked(await search(clinic_a, "(641) 738-3445", PATIENTS)) == [(willard["id"], 1.0)]
+    assert ranked(await search(clinic_a, "6417383445", PATIENTS)) == [
+        (willard["id"], 1.0),
+        (digits_elsewhere["id"], 0.5),
+    ]
 
 
 @pytest.mark.parametrize(
