@@ -183,9 +183,12 @@ class SearchRepository:
     async def patients(self, wanted: Needles, limit: int) -> list[tuple[models.Patient, float]]:
         exact = self.exact_patients(wanted, limit)
         if exact is not None:
-            found = list((await self.session.scalars(exact)).all())
-            if len(found) == limit:
-                return [(row, 1.0) for row in found]
+            # Ids first: when there are fewer, the rows are not worth loading twice.
+            ids = list((await self.session.scalars(exact)).all())
+            if len(ids) == limit:
+                by_id = select(models.Patient).where(models.Patient.id.in_(ids))
+                found = {row.id: row for row in await self.session.scalars(by_id)}
+                return [(found[id_], 1.0) for id_ in ids]
         return await self._ranked(self.ranked_patients(wanted), models.Patient, limit)
 
     def ranked_patients(self, wanted: Needles) -> Select[models.Patient, float]:
@@ -200,11 +203,11 @@ class SearchRepository:
             ),
         )
 
-    def exact_patients(self, wanted: Needles, limit: int) -> Select[models.Patient] | None:
-        """The ``limit`` oldest of the caller's customer's patients with a name, email or
-        external id equal to the query, through the `(customer_id, lower(field), id)` B-trees
-        of migration 0012: the first ``limit`` of each field, then the first ``limit`` of
-        those. When there are ``limit`` of them they are the whole answer (rank 1, oldest
+    def exact_patients(self, wanted: Needles, limit: int) -> Select[uuid.UUID] | None:
+        """The ids of the ``limit`` oldest of the caller's customer's patients with a name,
+        email or external id equal to the query, through the `(customer_id, lower(field), id)`
+        B-trees of migration 0012: the first ``limit`` of each field, then the first ``limit``
+        of those. When there are ``limit`` of them they are the whole answer (rank 1, oldest
         first), however many patients share a common last name. None when the query has no
         such field (or the caller is staff, whom these indexes do not serve)."""
         value = wanted.exact()
@@ -220,8 +223,7 @@ class SearchRepository:
             for field in _patient_fields()
         ]
         ids = union(*(select(first.c.id) for first in firsts)).subquery()
-        oldest = select(ids.c.id).order_by(ids.c.id).limit(limit)
-        return select(patient).where(patient.id.in_(oldest)).order_by(patient.id)
+        return select(ids.c.id).order_by(ids.c.id).limit(limit)
 
     def patient_has(self, needle: str) -> ColumnElement[bool]:
         """A whole YYYYMMDD field is a date of birth, which the (customer_id, date_of_birth)
