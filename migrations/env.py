@@ -26,12 +26,12 @@ def _render_item(kind: str, item: Any, autogen_context: AutogenContext) -> str |
 def _include_object(
     item: Any, name: str | None, kind: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Leaves to migration 0012 what the search keeps in the database alone, outside the
-    models: the FTS5 tables (and their shadow tables) on SQLite, and the generated
-    `search_text` columns with their trigram indexes on PostgreSQL."""
+    """Leaves to migrations 0012 and 0013 what the search keeps in the database alone,
+    outside the models: the FTS5 tables (and their shadow tables) on SQLite, and the generated
+    `search_text` and `search_codes` columns with their trigram indexes on PostgreSQL."""
     if kind == "table" and name is not None and name.startswith("search_"):
         return False
-    if kind == "column" and name == "search_text":
+    if kind == "column" and name in ("search_text", "search_codes"):
         return False
     return not (kind == "index" and name is not None and name.endswith("_search"))
 

@@ -1,11 +1,13 @@
 """The SQL of search: each entity's search text, kept by the database (migration 0012), and
 the ranked queries over it.
 
-On PostgreSQL the text is the stored generated column `search_text` (not in the models: the
-database writes it) under a GIN trigram index, so a `LIKE '%...%'` on it is an index scan.
-On SQLite it is the `body` of the FTS5 trigram table `search_<table>`, whose rowid is the
-source row's rowid; a needle of three characters or more is a MATCH there, a shorter one
-(which no trigram can find) a scan."""
+On PostgreSQL the text is two stored generated columns (not in the models: the database
+writes them), each under a GIN trigram index, so a `LIKE '%...%'` on them is an index scan:
+`search_codes` holds the fields made of hex digits and dashes only (ids, dates, phones, NPIs),
+`search_text` the rest, and a needle with any other character reads only the latter
+(migration 0013). On SQLite it is the `body` of the FTS5 trigram table `search_<table>`,
+whose rowid is the source row's rowid; a needle of three characters or more is a MATCH there,
+a shorter one (which no trigram can find) a scan."""
 
 import re
 import uuid
@@ -121,12 +123,14 @@ class SearchText:
         name = model.__tablename__
         self.rowid: ColumnElement[Any] = literal_column(f'"{name}".rowid')
         self.fts = table(f"search_{name}", column("rowid"), column("body", String))
-        self.column: ColumnElement[str] = literal_column(f'"{name}".search_text', String)
+        self.words: ColumnElement[str] = literal_column(f'"{name}".search_text', String)
+        self.codes: ColumnElement[str] = literal_column(f'"{name}".search_codes', String)
 
     def has(self, needle: str) -> ColumnElement[bool]:
         """The row's text contains ``needle``, found through the index."""
         if not self.sqlite:
-            return self.column.like(_like_pattern(needle))
+            pattern = _like_pattern(needle)
+            return or_(*(text.like(pattern) for text in self._texts(needle)))
         if len(needle) >= _TRIGRAM:
             phrase = '"' + needle.replace('"', '""') + '"'
             found: ColumnElement[bool] = self.fts.c.body.op("MATCH")(phrase)
@@ -134,16 +138,24 @@ class SearchText:
             found = func.instr(self.fts.c.body, needle) > 0
         return self.rowid.in_(select(self.fts.c.rowid).where(found))
 
-    def text(self) -> ColumnElement[str]:
-        if not self.sqlite:
-            return self.column
-        return select(self.fts.c.body).where(self.fts.c.rowid == self.rowid).scalar_subquery()
+    def _texts(self, needle: str) -> list[ColumnElement[str]]:
+        """The texts that may hold ``needle``: on PostgreSQL the codes only when it is made of
+        hex digits and dashes (and `|` field bounds)."""
+        if self.sqlite:
+            body = select(self.fts.c.body).where(self.fts.c.rowid == self.rowid)
+            return [body.scalar_subquery()]
+        if _HEXISH.fullmatch(needle.strip("|")):
+            return [self.words, self.codes]
+        return [self.words]
 
     def rank(self, wanted: Needles, *others: "SearchText") -> ColumnElement[float]:
         """The score of the first rank needle in this text (or in ``others``')."""
-        texts = [self.text(), *(other.text() for other in others)]
+        searched = (self, *others)
         whens = [
-            (or_(*(self._in(text, needle) for text in texts)), literal(score, Float))
+            (
+                or_(*(self._in(text, needle) for each in searched for text in each._texts(needle))),
+                literal(score, Float),
+            )
             for needle, score in wanted.ranks
         ]
         if not whens:

@@ -37,6 +37,7 @@ async def test_every_kind_with_its_result_type(clinic_a: httpx.AsyncClient) -> N
         ("order_material", box["id"], 0.75),
     ]
     assert typed(await search(clinic_a, NPI)) == [("prescriber", prescriber_id, 1.0)]
+    assert typed(await search(clinic_a, NPI[2:])) == [("prescriber", prescriber_id, 0.5)]
     assert typed(await search(clinic_a, "mupirocin", limit=2)) == [
         ("prescription", prescription["id"], 1.0),
         ("prescription_product", ready.product["id"], 1.0),
