@@ -242,9 +242,13 @@ class Patient(BaseModel):
 
     @classmethod
     def of(cls, patient: models.Patient) -> "Patient":
-        fields = {
-            name: getattr(patient, name) for name in cls.model_fields if hasattr(patient, name)
-        }
+        return cls.model_validate(cls.fields_of(patient))
+
+    @staticmethod
+    def fields_of(patient: models.Patient) -> dict[str, Any]:
+        """The patient's fields as this object names them, not yet validated (search adds its
+        rank to them and validates once)."""
+        fields = {name: getattr(patient, name) for name in _COPIED_FIELDS}
         fields["ssn"] = f"*****{patient.ssn_last4}" if patient.ssn_last4 else None
         fields["is_minor"] = is_minor(patient.date_of_birth)
         fields["address"] = (
@@ -252,7 +256,11 @@ class Patient(BaseModel):
             if patient.address_1
             else None
         )
-        return cls.model_validate(fields)
+        return fields
+
+
+# The fields copied as they are from the row, found once rather than per patient.
+_COPIED_FIELDS = tuple(name for name in Patient.model_fields if hasattr(models.Patient, name))
 
 
 class RelationshipType(BaseModel):
