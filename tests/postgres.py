@@ -53,7 +53,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_cluster() -> Iterator[Cluster]:
+def running_cluster(**settings: str) -> Iterator[Cluster]:
+    """A fresh cluster, with ``settings`` (e.g. ``shared_buffers="1GB"``) on top of the
+    defaults."""
     bindir = find_bindir()
     as_root = os.geteuid() == 0
     prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
@@ -72,6 +74,7 @@ def running_cluster() -> Iterator[Cluster]:
         run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
             "-E", "UTF8", "--no-sync")  # fmt: skip
         options = f"-h 127.0.0.1 -p {port} -k {workdir} -F -c fsync=off -c max_connections=200"
+        options += "".join(f" -c {name}={value}" for name, value in settings.items())
         run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(workdir / "log"), "-o", options,
             "-w", "-t", "60", "start")  # fmt: skip
         try:
