@@ -82,8 +82,9 @@ def test_the_split_search_text_downgrades_and_upgrades_again(pg_cluster: Cluster
     config = alembic_config(settings)
     migrate.upgrade(settings)
     asyncio.run(_add_patient(url))
-    split = ["search_codes", "search_text"], "|willard||donnelly|willard donnelly|" + (
-        "willard donnelly|harmon43@gmail.com||"
+    split = (
+        ["search_codes", "search_text"],
+        "|willard||donnelly|willard donnelly|willard donnelly|harmon43@gmail.com||",
     )
     assert asyncio.run(_columns_and_text(url)) == split
 
