@@ -18,8 +18,8 @@ NPI = "1234567893"
 OTHER_NPI = "1987654328"
 DEA = "FD1234563"
 RESTRICTION = "0227d1e5-ba9a-42b5-8fe2-38882aa65708"
-TODAY = utcnow().date()
-NEXT_YEAR = (TODAY + timedelta(days=365)).isoformat()
+# A year ahead, whenever in the run it is read.
+NEXT_YEAR = (utcnow().date() + timedelta(days=365)).isoformat()
 ADDRESS = {
     "address_1": "140 Lindgren Streets",
     "address_2": "Apt 227",
@@ -399,7 +399,9 @@ class TestValidation:
                 "Input should be 'US'",
             ),
             (
-                {"date_of_birth": (TODAY + timedelta(days=1)).isoformat()},
+                # Far ahead: "tomorrow" computed at import is today for a run that crosses
+                # midnight (UTC).
+                {"date_of_birth": "2999-01-01"},
                 ["date_of_birth"],
                 "Value error, a date of birth cannot be in the future",
             ),
@@ -797,7 +799,7 @@ class TestQualifications:
     async def test_same_number_updates_in_place_and_keeps_fields_not_sent(self, clinic_a, db):
         created = await create(clinic_a)
         (licence,) = created["qualifications"]
-        renewed = (TODAY + timedelta(days=730)).isoformat()
+        renewed = (utcnow().date() + timedelta(days=730)).isoformat()
 
         response = await clinic_a.put(
             f"{API}/{NPI}/qualifications/CA",
@@ -928,12 +930,13 @@ class TestQualifications:
         assert response.json()["error"] == "QualificationExists"
 
     async def test_an_expired_licence_is_visible_on_the_prescriber(self, clinic_a):
-        yesterday = (TODAY - timedelta(days=1)).isoformat()
+        today = utcnow().date()
+        yesterday = (today - timedelta(days=1)).isoformat()
         created = await create(
             clinic_a,
             qualifications=[
                 {**LICENCE, "expiration_date": yesterday},
-                {**LICENCE, "state": "NV", "expiration_date": TODAY.isoformat()},
+                {**LICENCE, "state": "NV", "expiration_date": today.isoformat()},
                 {**LICENCE, "state": "OR", "expiration_date": None},
             ],
         )
